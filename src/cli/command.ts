@@ -1,0 +1,6 @@
+export interface CliCommand {
+  /** One line shown in the command list. */
+  readonly summary: string;
+  /** Runs with the arguments after the command name; resolves to the process exit code. */
+  run(args: string[]): Promise<number>;
+}

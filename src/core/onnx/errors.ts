@@ -1,0 +1,23 @@
+export type OnnxErrorCode =
+  | 'file-not-found'
+  | 'io'
+  | 'empty'
+  | 'truncated'
+  | 'not-onnx'
+  | 'no-graph'
+  | 'unsupported-opset'
+  | 'unknown-ops'
+  | 'external-data'
+  | 'bad-tensor'
+  | 'overwrite-source';
+
+/** Every problem with a model file or graph surfaces as this error, with a code callers can branch on. */
+export class OnnxModelError extends Error {
+  constructor(
+    readonly code: OnnxErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OnnxModelError';
+  }
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './tensor';
+export * from './model';
+export * from './builders';

@@ -1,0 +1,379 @@
+import { promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { clone, create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  ModelProtoSchema,
+  StringStringEntryProtoSchema,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from 'onnx-buf';
+import { OnnxModelError } from './errors';
+import { isExternal, readTensor, makeTensor, type NumericArray, type TensorData } from './tensor';
+import { writeFileAtomic } from '../util/atomicWrite';
+
+/** Default-domain opsets this project's analysis and rewriting rules are written for. */
+export const MIN_OPSET = 11;
+export const MAX_OPSET = 21;
+
+export interface Consumer {
+  node: NodeProto;
+  /** Position of the tensor among the node's inputs. */
+  inputIndex: number;
+}
+
+/**
+ * A loaded ONNX model: the protobuf message plus the indexes the analysis needs (who produces and
+ * who consumes each tensor) and decoded initializers. The proto stays the single source of truth;
+ * edits go through the methods here so the indexes stay valid.
+ */
+export class OnnxModel {
+  private tensorCache = new Map<string, TensorData>();
+  private producerIndex?: Map<string, NodeProto>;
+  private consumerIndex?: Map<string, Consumer[]>;
+  private initIndex?: Map<string, TensorProto>;
+  private externalFiles = new Map<string, Uint8Array>();
+
+  constructor(
+    readonly proto: ModelProto,
+    /** Folder external data locations are relative to; undefined for in-memory models. */
+    readonly baseDir?: string,
+    /** Path the model was read from, if any. */
+    readonly sourcePath?: string,
+  ) {
+    if (!proto.graph) throw new OnnxModelError('no-graph', 'the model has no graph');
+    ensureNodeNames(proto.graph);
+  }
+
+  get graph(): GraphProto {
+    return this.proto.graph!;
+  }
+
+  get nodes(): NodeProto[] {
+    return this.graph.node;
+  }
+
+  /** Opset of the default ('' / 'ai.onnx') domain. */
+  get opset(): number {
+    const entry = this.proto.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
+    return entry ? Number(entry.version) : 0;
+  }
+
+  get inputNames(): string[] {
+    const inits = this.initializers();
+    return this.graph.input.map((v) => v.name).filter((n) => !inits.has(n));
+  }
+
+  get outputNames(): string[] {
+    return this.graph.output.map((v) => v.name);
+  }
+
+  /** Input value infos that are real inputs (not initializers listed as inputs, as old exporters did). */
+  get realInputs(): ValueInfoProto[] {
+    const inits = this.initializers();
+    return this.graph.input.filter((v) => !inits.has(v.name));
+  }
+
+  initializers(): Map<string, TensorProto> {
+    if (!this.initIndex) this.initIndex = new Map(this.graph.initializer.map((t) => [t.name, t]));
+    return this.initIndex;
+  }
+
+  producer(tensor: string): NodeProto | undefined {
+    if (!this.producerIndex) this.buildIndexes();
+    return this.producerIndex!.get(tensor);
+  }
+
+  consumers(tensor: string): Consumer[] {
+    if (!this.consumerIndex) this.buildIndexes();
+    return this.consumerIndex!.get(tensor) ?? [];
+  }
+
+  /** Call after editing graph nodes directly so the producer/consumer indexes are rebuilt. */
+  invalidate(): void {
+    this.producerIndex = undefined;
+    this.consumerIndex = undefined;
+    this.initIndex = undefined;
+    this.tensorCache.clear();
+  }
+
+  private buildIndexes(): void {
+    const prod = new Map<string, NodeProto>();
+    const cons = new Map<string, Consumer[]>();
+    for (const node of this.graph.node) {
+      for (const out of node.output) if (out) prod.set(out, node);
+      node.input.forEach((inp, inputIndex) => {
+        if (!inp) return;
+        let list = cons.get(inp);
+        if (!list) cons.set(inp, (list = []));
+        list.push({ node, inputIndex });
+      });
+    }
+    this.producerIndex = prod;
+    this.consumerIndex = cons;
+  }
+
+  isInitializer(name: string): boolean {
+    return this.initializers().has(name);
+  }
+
+  /**
+   * The value of a constant tensor: an initializer or the output of a Constant node. Returns
+   * undefined for anything computed at run time.
+   */
+  constant(name: string): TensorData | undefined {
+    const cached = this.tensorCache.get(name);
+    if (cached) return cached;
+    let data: TensorData | undefined;
+    const init = this.initializers().get(name);
+    if (init) data = readTensor(init, (t) => this.readExternal(t));
+    else {
+      const p = this.producer(name);
+      if (p && p.opType === 'Constant') {
+        const value = p.attribute.find((a) => a.name === 'value');
+        if (value?.t) data = readTensor(value.t, (t) => this.readExternal(t));
+        const vf = p.attribute.find((a) => a.name === 'value_float' || a.name === 'value_floats');
+        if (vf) data = { dims: vf.name === 'value_float' ? [] : [vf.floats.length], dataType: 1, data: Float32Array.from(vf.name === 'value_float' ? [vf.f] : vf.floats) };
+        const vi = p.attribute.find((a) => a.name === 'value_int' || a.name === 'value_ints');
+        if (vi) data = { dims: vi.name === 'value_int' ? [] : [vi.ints.length], dataType: 7, data: BigInt64Array.from(vi.name === 'value_int' ? [vi.i] : vi.ints) };
+      }
+    }
+    if (data) this.tensorCache.set(name, data);
+    return data;
+  }
+
+  /** A float initializer as Float32Array; throws if absent or not float. */
+  floatInitializer(name: string): TensorData<Float32Array> {
+    const t = this.constant(name);
+    if (!t) throw new OnnxModelError('bad-tensor', `'${name}' is not a constant tensor`);
+    if (!(t.data instanceof Float32Array)) throw new OnnxModelError('bad-tensor', `'${name}' is not float32`);
+    return t as TensorData<Float32Array>;
+  }
+
+  /** Replaces (or adds) an initializer, stored inline as raw data. */
+  setInitializer(name: string, dims: readonly number[], data: NumericArray, dataType?: number): void {
+    const t = makeTensor(name, dims, data, dataType);
+    const g = this.graph;
+    const i = g.initializer.findIndex((x) => x.name === name);
+    if (i >= 0) g.initializer[i] = t;
+    else g.initializer.push(t);
+    this.initIndex?.set(name, t);
+    this.tensorCache.delete(name);
+  }
+
+  removeInitializer(name: string): void {
+    const g = this.graph;
+    g.initializer = g.initializer.filter((t) => t.name !== name);
+    g.input = g.input.filter((v) => v.name !== name);
+    this.initIndex?.delete(name);
+    this.tensorCache.delete(name);
+  }
+
+  node(name: string): NodeProto | undefined {
+    return this.graph.node.find((n) => n.name === name);
+  }
+
+  private readExternal(t: TensorProto): Uint8Array {
+    const info = new Map(t.externalData.map((e) => [e.key, e.value]));
+    const location = info.get('location');
+    if (!location) throw new OnnxModelError('external-data', `tensor '${t.name}' is external but names no location`);
+    if (!this.baseDir) throw new OnnxModelError('external-data', `tensor '${t.name}' is stored in '${location}', but the model was not loaded from a file`);
+    if (path.isAbsolute(location) || location.split(/[\\/]/).includes('..')) {
+      throw new OnnxModelError('external-data', `tensor '${t.name}': external data location '${location}' must be a relative path inside the model's folder`);
+    }
+    let file = this.externalFiles.get(location);
+    if (!file) {
+      const full = path.join(this.baseDir, location);
+      try {
+        file = new Uint8Array(readFileSync(full));
+      } catch (err) {
+        throw new OnnxModelError('external-data', `cannot read external data file '${full}' for tensor '${t.name}': ${(err as Error).message}`);
+      }
+      this.externalFiles.set(location, file);
+    }
+    const offset = Number(info.get('offset') ?? '0');
+    const length = info.has('length') ? Number(info.get('length')) : file.byteLength - offset;
+    if (!(offset >= 0 && length >= 0 && offset + length <= file.byteLength)) {
+      throw new OnnxModelError('external-data', `tensor '${t.name}': bytes ${offset}..${offset + length} lie outside '${location}' (${file.byteLength} bytes)`);
+    }
+    return file.subarray(offset, offset + length);
+  }
+
+  /** Names of tensors whose data lives in external files. */
+  externalTensors(): string[] {
+    return this.graph.initializer.filter(isExternal).map((t) => t.name);
+  }
+
+  /** Deep copy: the clone can be edited without touching this model. External data is inlined. */
+  clone(): OnnxModel {
+    const copy = clone(ModelProtoSchema, this.proto);
+    for (const t of copy.graph!.initializer) {
+      if (isExternal(t)) inlineTensor(t, this.readExternal(t));
+    }
+    return new OnnxModel(copy, this.baseDir, this.sourcePath);
+  }
+
+  /** Serialises the model; external tensors are inlined so the bytes are self-contained. */
+  toBytes(): Uint8Array {
+    if (this.externalTensors().length === 0) return toBinary(ModelProtoSchema, this.proto);
+    return this.clone().toBytes();
+  }
+
+  /**
+   * Writes the model atomically. Tensors that were external stay external, in `<file>.data`
+   * beside the output (also written atomically), so a big model never has to fit in one buffer.
+   */
+  async save(outPath: string, opts: { allowOverwriteSource?: boolean } = {}): Promise<void> {
+    const target = path.resolve(outPath);
+    if (this.sourcePath && path.resolve(this.sourcePath) === target && !opts.allowOverwriteSource) {
+      throw new OnnxModelError('overwrite-source', `refusing to overwrite the source model '${outPath}'; choose another output path`);
+    }
+    const external = this.externalTensors();
+    if (external.length === 0) {
+      await writeFileAtomic(target, toBinary(ModelProtoSchema, this.proto));
+      return;
+    }
+    const dataName = path.basename(target) + '.data';
+    const copy = clone(ModelProtoSchema, this.proto);
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (const t of copy.graph!.initializer) {
+      if (!isExternal(t)) continue;
+      const bytes = this.readExternal(t);
+      // 4 KiB alignment lets readers map tensors directly, as ONNX's own writer does.
+      const pad = (4096 - (offset % 4096)) % 4096;
+      if (pad) chunks.push(new Uint8Array(pad));
+      offset += pad;
+      t.externalData = [
+        create(StringStringEntryProtoSchema, { key: 'location', value: dataName }),
+        create(StringStringEntryProtoSchema, { key: 'offset', value: String(offset) }),
+        create(StringStringEntryProtoSchema, { key: 'length', value: String(bytes.byteLength) }),
+      ];
+      chunks.push(bytes);
+      offset += bytes.byteLength;
+    }
+    const data = new Uint8Array(offset);
+    let at = 0;
+    for (const c of chunks) {
+      data.set(c, at);
+      at += c.byteLength;
+    }
+    await writeFileAtomic(path.join(path.dirname(target), dataName), data);
+    await writeFileAtomic(target, toBinary(ModelProtoSchema, copy));
+  }
+}
+
+function inlineTensor(t: TensorProto, bytes: Uint8Array): void {
+  t.rawData = bytes.slice();
+  t.dataLocation = 0;
+  t.externalData = [];
+}
+
+function ensureNodeNames(graph: GraphProto): void {
+  // Analysis results refer to nodes by name, so every node needs a unique one.
+  const used = new Set<string>();
+  graph.node.forEach((n, i) => {
+    let name = n.name || `${n.opType}_${i}`;
+    for (let k = 1; used.has(name); k++) name = `${n.name || `${n.opType}_${i}`}_${k}`;
+    used.add(name);
+    n.name = name;
+  });
+}
+
+/** Serialises a model message as it is, external references included. */
+export function serializeModelProto(proto: ModelProto): Uint8Array {
+  return toBinary(ModelProtoSchema, proto);
+}
+
+/** Parses model bytes; `baseDir` is where external data files are looked up. */
+export function parseModel(bytes: Uint8Array, baseDir?: string, sourcePath?: string): OnnxModel {
+  const label = sourcePath ? `'${sourcePath}'` : 'the model';
+  if (bytes.byteLength === 0) throw new OnnxModelError('empty', `${label} is empty (0 bytes)`);
+  let proto: ModelProto;
+  try {
+    proto = fromBinary(ModelProtoSchema, bytes, { readUnknownFields: true });
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/premature EOF|out of range|index out of range|invalid varint|unexpected end/i.test(msg)) {
+      throw new OnnxModelError('truncated', `${label} is truncated or damaged: the protobuf data ends early (${msg})`);
+    }
+    throw new OnnxModelError('not-onnx', `${label} is not an ONNX model: ${msg}`);
+  }
+  if (!proto.graph || proto.irVersion === 0n) {
+    throw new OnnxModelError('not-onnx', `${label} is not an ONNX model (no IR version or graph found)`);
+  }
+  if (proto.graph.node.length === 0) throw new OnnxModelError('not-onnx', `${label} has an empty graph`);
+  checkStructure(proto.graph, label);
+  const model = new OnnxModel(proto, baseDir, sourcePath);
+  const opset = model.opset;
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw new OnnxModelError(
+      'unsupported-opset',
+      `${label} uses ONNX opset ${opset || '(none)'}; supported opsets are ${MIN_OPSET}–${MAX_OPSET}. Convert it with onnx.version_converter first.`,
+    );
+  }
+  for (const node of proto.graph.node) {
+    if (node.domain && node.domain !== 'ai.onnx') {
+      const imported = proto.opsetImport.some((o) => o.domain === node.domain);
+      if (!imported) throw new OnnxModelError('unsupported-opset', `${label}: node '${node.name}' uses domain '${node.domain}', which the model does not import`);
+    }
+  }
+  return model;
+}
+
+/**
+ * A file cut short can still decode if the cut falls on a field boundary; the graph is then
+ * missing nodes or initializers. Check that every consumed tensor has a source.
+ */
+function checkStructure(graph: GraphProto, label: string): void {
+  const known = new Set<string>([...graph.input.map((v) => v.name), ...graph.initializer.map((t) => t.name)]);
+  for (const node of graph.node) for (const o of node.output) if (o) known.add(o);
+  const missing: string[] = [];
+  for (const node of graph.node) for (const i of node.input) if (i && !known.has(i) && !node.opType.startsWith('If')) missing.push(i);
+  for (const o of graph.output) if (!known.has(o.name)) missing.push(o.name);
+  if (missing.length > 0) {
+    const list = [...new Set(missing)].slice(0, 5).join(', ');
+    throw new OnnxModelError('truncated', `${label} is incomplete (truncated?): tensors used but never defined: ${list}`);
+  }
+}
+
+/** Reads an ONNX file (and its external data, on demand). */
+export async function loadModel(filePath: string): Promise<OnnxModel> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await fsp.readFile(filePath));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new OnnxModelError('file-not-found', `model file '${filePath}' does not exist`);
+    if (e.code === 'EISDIR') throw new OnnxModelError('io', `'${filePath}' is a folder, not a model file`);
+    throw new OnnxModelError('io', `cannot read '${filePath}': ${e.message}`);
+  }
+  return parseModel(bytes, path.dirname(path.resolve(filePath)), filePath);
+}
+
+export function attr(node: NodeProto, name: string): AttributeProto | undefined {
+  return node.attribute.find((a) => a.name === name);
+}
+
+export function attrInt(node: NodeProto, name: string, fallback: number): number {
+  const a = attr(node, name);
+  return a ? Number(a.i) : fallback;
+}
+
+export function attrInts(node: NodeProto, name: string): number[] | undefined {
+  const a = attr(node, name);
+  return a ? a.ints.map((v) => Number(v)) : undefined;
+}
+
+export function attrFloat(node: NodeProto, name: string, fallback: number): number {
+  const a = attr(node, name);
+  return a ? a.f : fallback;
+}
+
+export function attrString(node: NodeProto, name: string, fallback: string): string {
+  const a = attr(node, name);
+  return a ? new TextDecoder().decode(a.s) : fallback;
+}
