@@ -54,7 +54,8 @@ export function register(name: string, load: () => Promise<CliCommand>): void {
 }
 
 // --- registered commands (one line each) ---
-// register('analyze', async () => (await import('./commands/analyze')).analyzeCommand);
+register('analyze', async () => (await import('./commands/analyze')).analyzeCommand);
+register('solve', async () => (await import('./commands/solve')).solveCommand);
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

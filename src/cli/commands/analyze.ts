@@ -1,0 +1,116 @@
+// `qubo-prune analyze`: shapes, layers, channel groups and locked channels of a model, as a table
+// and optionally as the JSON document described in docs/ANALYSIS.md.
+import * as path from 'node:path';
+import { analyzeModelFile, formatAnalysisText, type AnalysisDocument } from '../../core/analysis/report';
+import type { InputShapeSpec } from '../../core/analysis/shapes';
+import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { parseCliArgs } from '../args';
+import { CliError, EXIT } from '../cliError';
+import type { CliCommand } from '../command';
+
+const USAGE = `usage: qubo-prune analyze <model.onnx> [--input-shape 1,3,256,256] [--json out.json] [--strict]
+
+  --input-shape S  shape to analyse at, e.g. 1,3,256,256 (needed when height/width are symbolic);
+                   for several inputs repeat it as NAME=1,3,256,256
+  --json FILE      also write the analysis document (docs/ANALYSIS.md) to FILE; '-' prints it
+                   to stdout instead of the table
+  --strict         exit with status 1 when the model has unknown ops or unresolved channels`;
+
+function parseDims(text: string, label: string): number[] {
+  const parts = text.split(/[,x×]/).map((p) => p.trim());
+  const dims = parts.map(Number);
+  if (parts.some((p) => p === '') || !dims.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new CliError(`${label} must be positive integers separated by commas, e.g. 1,3,256,256 (got '${text}')`);
+  }
+  return dims;
+}
+
+/** `1,3,256,256` for a single-input model, or `name=1,3,256,256` per input. */
+export function parseInputShapeOption(values: string[] | undefined): InputShapeSpec | undefined {
+  if (!values || values.length === 0) return undefined;
+  const named = values.filter((v) => v.includes('='));
+  if (named.length === 0) {
+    if (values.length > 1) throw new CliError('--input-shape given more than once; for several inputs write NAME=DIMS each time');
+    return parseDims(values[0]!, '--input-shape');
+  }
+  if (named.length !== values.length) throw new CliError('--input-shape: either one unnamed shape, or NAME=DIMS for every input');
+  const byName: Record<string, number[]> = {};
+  for (const v of named) {
+    const at = v.indexOf('=');
+    const name = v.slice(0, at).trim();
+    if (!name) throw new CliError(`--input-shape '${v}' names no input`);
+    if (byName[name]) throw new CliError(`--input-shape given twice for input '${name}'`);
+    byName[name] = parseDims(v.slice(at + 1), `--input-shape for '${name}'`);
+  }
+  return byName;
+}
+
+export interface AnalyzeResult {
+  exitCode: number;
+  /** What goes to stdout. */
+  stdout: string;
+  /** Messages for stderr (strict-mode failures, where the JSON went). */
+  stderr: string;
+  document?: AnalysisDocument;
+}
+
+/** Problems that `--strict` turns into a failure. */
+export function strictProblems(doc: AnalysisDocument): string[] {
+  const problems: string[] = [];
+  if (doc.unknownOps.length > 0) problems.push(`unknown ops: ${doc.unknownOps.join(', ')}`);
+  const unresolved = doc.locked.filter((l) => l.reason === 'unresolved' || l.reason === 'unknown-op');
+  if (unresolved.length > 0) problems.push(`${unresolved.reduce((s, l) => s + l.channels, 0)} channels locked because their coupling is not understood`);
+  if (!doc.dependenciesAnalysed) problems.push('dependency analysis unavailable');
+  return problems;
+}
+
+/** The command without process I/O, so tests can call it in-process. */
+export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
+  const { values, positionals } = parseCliArgs(
+    args,
+    {
+      'input-shape': { type: 'string', multiple: true },
+      json: { type: 'string' },
+      strict: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (values.help) return { exitCode: EXIT.ok, stdout: USAGE + '\n', stderr: '' };
+  if (positionals.length !== 1) {
+    throw new CliError(`${positionals.length === 0 ? 'missing the model file' : `expected one model file, got ${positionals.length}`}\n${USAGE}`);
+  }
+  const inputShape = parseInputShapeOption(values['input-shape'] as string[] | undefined);
+  const document = await analyzeModelFile(positionals[0]!, inputShape);
+  const json = values.json as string | undefined;
+  let stdout = '';
+  let stderr = '';
+  if (json === '-') stdout = JSON.stringify(document, null, 2) + '\n';
+  else stdout = formatAnalysisText(document);
+  if (json && json !== '-') {
+    try {
+      await writeFileAtomic(path.resolve(json), JSON.stringify(document, null, 2) + '\n');
+    } catch (err) {
+      throw new CliError(`cannot write '${json}': ${(err as Error).message}`);
+    }
+    stderr += `analysis written to ${json}\n`;
+  }
+  let exitCode: number = EXIT.ok;
+  if (values.strict) {
+    const problems = strictProblems(document);
+    if (problems.length > 0) {
+      stderr += `strict: ${problems.join('; ')}\n`;
+      exitCode = EXIT.badInput;
+    }
+  }
+  return { exitCode, stdout, stderr, document };
+}
+
+export const analyzeCommand: CliCommand = {
+  summary: 'shapes, layers, MACs and prunable channel groups of an ONNX model',
+  async run(args) {
+    const result = await runAnalyze(args);
+    process.stdout.write(result.stdout);
+    if (result.stderr) process.stderr.write(result.stderr);
+    return result.exitCode;
+  },
+};

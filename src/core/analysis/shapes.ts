@@ -1,0 +1,217 @@
+// Shapes of every tensor for one concrete input shape. Rather than re-implementing ONNX shape
+// inference op by op (and getting Resize, auto_pad or ceil_mode subtly wrong), the model itself
+// is run once in onnxruntime with every node output exposed as a graph output: whatever the
+// runtime computes is, by definition, the shape the pruned model will see.
+//
+// Cost: exposing every tensor keeps all activations alive at once instead of freeing them as the
+// forward pass goes, so peak memory is the sum of all activations for one input (for a 17-layer,
+// 64-channel DnCNN at 1×3×256×256 that is ~280 MB of float32). Exposed outputs also stop ORT from
+// fusing nodes, which does not matter here since only the shapes are read.
+import { DataType, dataTypeName, dimsOf, makeValueInfo, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
+import { openSession, ort } from '../runtime/session';
+import type { ShapeMap } from './types';
+
+export type ShapeErrorCode = 'symbolic-input' | 'bad-input-shape' | 'unknown-input' | 'unsupported-input-type' | 'inference-failed' | 'missing-shape';
+
+/** A problem with the input shape given for analysis, or with running the model at that shape. */
+export class ShapeInferenceError extends Error {
+  constructor(
+    readonly code: ShapeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ShapeInferenceError';
+  }
+}
+
+/** One shape for a single-input model, or one per input name. */
+export type InputShapeSpec = number[] | Record<string, number[]>;
+
+export interface TensorInfo {
+  /** Shape of every node output and every initializer (and graph input). */
+  shapes: ShapeMap;
+  /** Element type names ('float32', 'int64', …) of the same tensors. */
+  dtypes: Map<string, string>;
+  /** The concrete shape each real graph input was fed with. */
+  inputShapes: Record<string, number[]>;
+}
+
+function formatDims(dims: readonly (number | string)[]): string {
+  return `[${dims.join(',')}]`;
+}
+
+function checkConcrete(name: string, dims: readonly number[]): void {
+  if (dims.length === 0 || !dims.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new ShapeInferenceError('bad-input-shape', `input shape ${formatDims(dims)} for '${name}' must be a list of positive integers`);
+  }
+}
+
+/**
+ * The concrete shape fed to each real input. Fixed dims of the model must match a given shape; a
+ * symbolic leading (batch) dim defaults to 1 because the analysis is per sample, while any other
+ * symbolic dim needs a shape from the caller.
+ */
+export function resolveInputShapes(model: OnnxModel, given?: InputShapeSpec): Record<string, number[]> {
+  const inputs = model.realInputs;
+  let byName: Record<string, number[]> = {};
+  if (Array.isArray(given)) {
+    if (inputs.length !== 1) {
+      throw new ShapeInferenceError(
+        'bad-input-shape',
+        `the model has ${inputs.length} inputs (${inputs.map((v) => v.name).join(', ')}); give a shape per input name`,
+      );
+    }
+    byName = { [inputs[0]!.name]: given };
+  } else if (given) {
+    byName = given;
+    const known = new Set(inputs.map((v) => v.name));
+    for (const name of Object.keys(byName)) {
+      if (!known.has(name)) {
+        throw new ShapeInferenceError('unknown-input', `the model has no input named '${name}' (inputs: ${[...known].join(', ')})`);
+      }
+    }
+  }
+  const result: Record<string, number[]> = {};
+  for (const v of inputs) {
+    const declared = valueInfoDims(v);
+    const chosen = byName[v.name];
+    if (chosen) {
+      checkConcrete(v.name, chosen);
+      if (declared) {
+        if (declared.length !== chosen.length) {
+          throw new ShapeInferenceError(
+            'bad-input-shape',
+            `input '${v.name}' has rank ${declared.length} ${formatDims(declared)} in the model, but the given shape ${formatDims(chosen)} has rank ${chosen.length}`,
+          );
+        }
+        declared.forEach((d, axis) => {
+          if (typeof d === 'number' && d !== chosen[axis]) {
+            const what = axis === 1 ? 'channel count' : `axis ${axis}`;
+            throw new ShapeInferenceError(
+              'bad-input-shape',
+              `input '${v.name}' ${formatDims(declared)}: the model fixes its ${what} at ${d}, but the given shape ${formatDims(chosen)} has ${chosen[axis]}`,
+            );
+          }
+        });
+      }
+      result[v.name] = [...chosen];
+      continue;
+    }
+    if (!declared) {
+      throw new ShapeInferenceError('symbolic-input', `input '${v.name}' declares no shape; give an input shape (CLI: --input-shape)`);
+    }
+    const dims = declared.map((d, axis) => (typeof d === 'number' && d > 0 ? d : axis === 0 ? 1 : d));
+    const open = dims.filter((d) => typeof d !== 'number');
+    if (open.length > 0) {
+      throw new ShapeInferenceError(
+        'symbolic-input',
+        `input '${v.name}' has symbolic dims ${formatDims(declared)} (${open.join(', ')}); give a concrete input shape (CLI: --input-shape ${dims.map((d) => (typeof d === 'number' ? d : `<${d}>`)).join(',')})`,
+      );
+    }
+    result[v.name] = dims as number[];
+  }
+  return result;
+}
+
+const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
+  [DataType.FLOAT]: 'float32',
+  [DataType.DOUBLE]: 'float64',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.INT32]: 'int32',
+  [DataType.INT64]: 'int64',
+  [DataType.INT8]: 'int8',
+  [DataType.UINT8]: 'uint8',
+  [DataType.INT16]: 'int16',
+  [DataType.UINT16]: 'uint16',
+  [DataType.BOOL]: 'bool',
+};
+
+/** onnxruntime's name for an ONNX element type ('float32', 'int64', …). */
+export function elemTypeName(dataType: number): string {
+  return (ORT_TYPES[dataType] as string | undefined) ?? dataTypeName(dataType).toLowerCase();
+}
+
+function zeros(type: ort.Tensor.Type, dims: number[]): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  switch (type) {
+    case 'float32':
+      return new ort.Tensor(type, new Float32Array(n), dims);
+    case 'float64':
+      return new ort.Tensor(type, new Float64Array(n), dims);
+    case 'float16':
+    case 'uint16':
+      return new ort.Tensor(type, new Uint16Array(n), dims);
+    case 'int32':
+      return new ort.Tensor(type, new Int32Array(n), dims);
+    case 'int64':
+      return new ort.Tensor(type, new BigInt64Array(n), dims);
+    case 'int8':
+      return new ort.Tensor(type, new Int8Array(n), dims);
+    case 'int16':
+      return new ort.Tensor(type, new Int16Array(n), dims);
+    case 'uint8':
+      return new ort.Tensor(type, new Uint8Array(n), dims);
+    case 'bool':
+      return new ort.Tensor(type, new Uint8Array(n), dims);
+  }
+  throw new ShapeInferenceError('unsupported-input-type', `cannot feed an input of type ${type}`);
+}
+
+/** Shapes and element types of every tensor, from one forward pass on zeros at the resolved input shape. */
+export async function inferTensorInfo(model: OnnxModel, inputShape?: InputShapeSpec, opts: { threads?: number } = {}): Promise<TensorInfo> {
+  const inputShapes = resolveInputShapes(model, inputShape);
+  const shapes: ShapeMap = new Map();
+  const dtypes = new Map<string, string>();
+  for (const t of model.graph.initializer) {
+    shapes.set(t.name, dimsOf(t));
+    dtypes.set(t.name, elemTypeName(t.dataType));
+  }
+
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const v of model.realInputs) {
+    const type = ORT_TYPES[valueInfoElemType(v)];
+    if (!type) {
+      throw new ShapeInferenceError('unsupported-input-type', `input '${v.name}' has element type ${dataTypeName(valueInfoElemType(v))}, which the analysis cannot feed`);
+    }
+    feeds[v.name] = zeros(type, inputShapes[v.name]!);
+    shapes.set(v.name, inputShapes[v.name]!);
+    dtypes.set(v.name, type);
+  }
+
+  const probe = model.clone();
+  const exposed = new Set(probe.outputNames);
+  for (const node of probe.nodes) {
+    for (const out of node.output) {
+      if (!out || exposed.has(out)) continue;
+      // A name alone is enough: onnxruntime infers the type of an extra graph output.
+      probe.graph.output.push(makeValueInfo(out));
+      exposed.add(out);
+    }
+  }
+
+  const { session } = await openSession(probe.toBytes(), { provider: 'cpu', optimization: 'disabled', threads: opts.threads });
+  try {
+    let outputs: ort.InferenceSession.OnnxValueMapType;
+    try {
+      // A failure is reported once, as this error; ORT's own log line would repeat it on stderr.
+      outputs = await session.run(feeds, [...exposed], { logSeverityLevel: 4 });
+    } catch (err) {
+      const shapeText = Object.entries(inputShapes)
+        .map(([n, d]) => `${n} ${formatDims(d)}`)
+        .join(', ');
+      throw new ShapeInferenceError('inference-failed', `onnxruntime could not run the model at input shape ${shapeText}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    for (const [name, value] of Object.entries(outputs)) {
+      shapes.set(name, [...value.dims]);
+      dtypes.set(name, value.type);
+    }
+  } finally {
+    await session.release();
+  }
+  return { shapes, dtypes, inputShapes };
+}
+
+/** Every tensor's shape (activations, inputs and initializers) at the given input shape. */
+export async function inferShapes(model: OnnxModel, inputShape?: InputShapeSpec): Promise<ShapeMap> {
+  return (await inferTensorInfo(model, inputShape)).shapes;
+}

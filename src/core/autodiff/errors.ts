@@ -1,0 +1,23 @@
+export type AutodiffErrorCode =
+  /** An op on a path from a `wrt` input to the loss has no backward rule (or not for this input). */
+  | 'no-gradient-rule'
+  /** The op has a rule, but not for this attribute combination (e.g. Pad mode 'reflect'). */
+  | 'unsupported-attribute'
+  /** The rule needs a rank or dimension that shape inference could not determine. */
+  | 'shape-unknown'
+  /** The options name a tensor that does not exist, is not a float graph input, or collide. */
+  | 'bad-option'
+  | 'unsupported-opset';
+
+/** Problems building a gradient model; `node`/`opType` name the forward node when one is at fault. */
+export class AutodiffError extends Error {
+  constructor(
+    readonly code: AutodiffErrorCode,
+    message: string,
+    readonly node?: string,
+    readonly opType?: string,
+  ) {
+    super(message);
+    this.name = 'AutodiffError';
+  }
+}

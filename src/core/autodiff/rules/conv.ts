@@ -1,0 +1,131 @@
+// Conv and ConvTranspose are each other's adjoints (w.r.t. the data input, same weight tensor,
+// same group/strides/dilations/pads). The only subtlety is the spatial size of the adjoint of a
+// strided window op, which the forward output does not determine; see convAdjoint.
+import type { NodeProto } from 'onnx-buf';
+import { attrInt, attrInts } from '../../onnx';
+import { windowAttrs } from '../shapes';
+import type { RuleContext, RuleTable } from './types';
+
+export interface ExplicitWindow {
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** [begin..., end...] */
+  pads: number[];
+}
+
+/** Window attributes with auto_pad resolved into explicit pads (needs static sizes only for SAME with stride > 1). */
+export function explicitWindow(ctx: RuleContext, node: NodeProto, x: string, kernelFromWeight?: number[]): ExplicitWindow {
+  const r = ctx.rank(x, node);
+  const sp = r - 2;
+  const w = windowAttrs(node, sp, kernelFromWeight);
+  if (w.kernel.length !== sp || w.kernel.some((k) => !Number.isFinite(k))) {
+    ctx.fail(node, 'shape-unknown', 'the kernel size is unknown (no kernel_shape attribute and no static weight shape)');
+  }
+  let pads = w.pads;
+  if (w.autoPad === 'VALID') pads = new Array(2 * sp).fill(0);
+  else if (w.autoPad === 'SAME_UPPER' || w.autoPad === 'SAME_LOWER') {
+    const dims = ctx.shapes.get(x);
+    pads = new Array(2 * sp).fill(0);
+    for (let i = 0; i < sp; i++) {
+      const ext = w.dilations[i]! * (w.kernel[i]! - 1) + 1;
+      const s = w.strides[i]!;
+      let total: number;
+      if (s === 1) total = ext - 1;
+      else {
+        const d = dims?.[i + 2];
+        if (typeof d !== 'number') ctx.fail(node, 'shape-unknown', `auto_pad=${w.autoPad} with stride ${s} needs a static input size on spatial axis ${i}`);
+        total = Math.max(0, (Math.ceil(d / s) - 1) * s + ext - d);
+      }
+      const small = Math.floor(total / 2);
+      pads[i] = w.autoPad === 'SAME_UPPER' ? small : total - small;
+      pads[i + sp] = total - pads[i]!;
+    }
+  }
+  return { kernel: w.kernel, strides: w.strides, dilations: w.dilations, pads };
+}
+
+/**
+ * Adjoint (w.r.t. the input) of a window op with weight `w`: ConvTranspose of `dy`, cropped or
+ * zero-padded at the end so that its spatial size equals that of forward input `x`.
+ *
+ * For input length H the forward output has Ho = ⌊(H + pb + pe − e)/s⌋ + 1 (e = dilated kernel
+ * extent), so H − r = s(Ho − 1) + e − pb − pe with r = (H + pb + pe − e) mod s: the transposed conv
+ * misses r rows at the end, and output_padding = r restores them. r is 0 for stride 1 and is
+ * computed here when H is static; otherwise the transposed conv is run without end padding and a
+ * Pad with a run-time amount (negative = crop, which onnxruntime's Pad supports) fixes the size.
+ * `y` is the forward output (its shape equals dy's, spatially).
+ */
+export function convAdjoint(ctx: RuleContext, dy: string, w: string, win: ExplicitWindow, group: number, x: string, y: string): string {
+  const { e } = ctx;
+  const sp = win.kernel.length;
+  const xDims = ctx.shapes.get(x);
+  const outPad: number[] = [];
+  let staticOk = true;
+  for (let i = 0; i < sp; i++) {
+    const s = win.strides[i]!;
+    if (s === 1) {
+      outPad.push(0);
+      continue;
+    }
+    const h = xDims?.[i + 2];
+    if (typeof h !== 'number') {
+      staticOk = false;
+      break;
+    }
+    const ext = win.dilations[i]! * (win.kernel[i]! - 1) + 1;
+    outPad.push((((h + win.pads[i]! + win.pads[i + sp]! - ext) % s) + s) % s);
+  }
+  const base = { kernel_shape: win.kernel, strides: win.strides, dilations: win.dilations, group };
+  if (staticOk) {
+    return e.op1('ConvTranspose', [dy, w], { ...base, pads: win.pads, output_padding: outPad.some((v) => v) ? outPad : undefined });
+  }
+  const beginOnly = [...win.pads.slice(0, sp), ...new Array(sp).fill(0)];
+  const ct = e.op1('ConvTranspose', [dy, w], { ...base, pads: beginOnly });
+  // end pad = H − (s·(Ho − 1) + ext − pb) = H − s·Ho + (s − ext + pb)
+  const c = win.kernel.map((k, i) => win.strides[i]! - (win.dilations[i]! * (k - 1) + 1) + win.pads[i]!);
+  const hx = e.shapeSlice(x, 2);
+  const hy = e.shapeSlice(y, 2);
+  const endPad = e.op1('Add', [e.op1('Sub', [hx, e.op1('Mul', [hy, e.constI64(win.strides)])]), e.constI64(c)]);
+  const pads = e.op1('Concat', [e.constI64(new Array(sp + 4).fill(0)), endPad], { axis: 0 });
+  return e.op1('Pad', [ct, pads]);
+}
+
+export const convRules: RuleTable = {
+  Conv: {
+    outputs: [0],
+    backward: (ctx, node, dY, need) => {
+      if (!need[0]) return [];
+      const x = node.input[0]!;
+      const w = node.input[1]!;
+      const wDims = ctx.shapes.get(w);
+      const kw = wDims?.slice(2).map((d) => (typeof d === 'number' ? d : NaN));
+      const win = explicitWindow(ctx, node, x, kw);
+      return [convAdjoint(ctx, dY[0]!, w, win, attrInt(node, 'group', 1), x, node.output[0]!)];
+    },
+  },
+  ConvTranspose: {
+    outputs: [0],
+    backward: (ctx, node, dY, need) => {
+      if (!need[0]) return [];
+      if (attrInts(node, 'output_shape')) ctx.fail(node, 'unsupported-attribute', 'ConvTranspose with output_shape is not supported; export with explicit pads/output_padding');
+      const x = node.input[0]!;
+      const w = node.input[1]!;
+      const r = ctx.rank(x, node);
+      const wDims = ctx.shapes.get(w);
+      const kw = wDims?.slice(2).map((d) => (typeof d === 'number' ? d : NaN));
+      const win = windowAttrs(node, r - 2, kw);
+      if (win.autoPad === 'SAME_UPPER' || win.autoPad === 'SAME_LOWER') ctx.fail(node, 'unsupported-attribute', `ConvTranspose auto_pad=${win.autoPad} is not supported`);
+      const pads = win.autoPad === 'VALID' ? new Array(2 * (r - 2)).fill(0) : win.pads;
+      // Conv of dy with the same weight: output length ⌊(s(H−1) + op)/s⌋ + 1 = H for output_padding < stride.
+      const dx = ctx.e.op1('Conv', [dY[0]!, w], {
+        kernel_shape: win.kernel,
+        strides: win.strides,
+        dilations: win.dilations,
+        group: attrInt(node, 'group', 1),
+        pads,
+      });
+      return [dx];
+    },
+  },
+};

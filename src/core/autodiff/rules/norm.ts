@@ -1,0 +1,46 @@
+import { attrFloat, attrInt } from '../../onnx';
+import type { RuleTable } from './types';
+
+export const normRules: RuleTable = {
+  BatchNormalization: {
+    outputs: [0],
+    backward: (ctx, node, dY, need) => {
+      if (!need[0]) return [];
+      const { e } = ctx;
+      if (attrInt(node, 'training_mode', 0) !== 0 || node.output.filter((o) => o).length > 1) {
+        ctx.fail(node, 'unsupported-attribute', 'BatchNormalization in training mode (batch statistics) has no backward rule; export the model in eval mode');
+      }
+      // Inference BN is x·γ/√(σ²+ε) + const per channel; the same op with zero mean and shift
+      // applies exactly that factor to dy, whatever the rank, with γ and σ² as the model has them.
+      const [, scale, , mean, variance] = node.input as string[];
+      const m = ctx.model.constant(mean!);
+      const zeros = m ? e.constF32(new Float32Array(m.data.length), m.dims) : e.zerosLike(mean!);
+      const dx = e.op1('BatchNormalization', [dY[0]!, scale!, zeros, zeros, variance!], { epsilon: { float: attrFloat(node, 'epsilon', 1e-5) } });
+      return [dx];
+    },
+  },
+  InstanceNormalization: {
+    outputs: [0],
+    backward: (ctx, node, dY, need) => {
+      if (!need[0]) return [];
+      const { e } = ctx;
+      const [x, scale] = node.input as [string, string];
+      const r = ctx.rank(x, node);
+      const axes = Array.from({ length: r - 2 }, (_, i) => i + 2);
+      const eps = attrFloat(node, 'epsilon', 1e-5);
+      // x̂ = (x − μ)/σ per (n, c); dx = (γ/σ)·(dy − mean(dy) − x̂·mean(dy·x̂)).
+      const mu = e.reduceMean(x, axes, true);
+      const d = e.op1('Sub', [x, mu]);
+      const v = e.reduceMean(e.mul(d, d), axes, true);
+      const rstd = e.op1('Reciprocal', [e.op1('Sqrt', [e.op1('Add', [v, e.scalarF(eps)])])]);
+      const xh = e.mul(d, rstd);
+      const sc = ctx.model.constant(scale);
+      const channelShape = [-1, ...new Array(r - 2).fill(1)];
+      const gamma = sc ? e.constF32(sc.data as Float32Array, [sc.data.length, ...new Array(r - 2).fill(1)]) : e.reshape(scale, channelShape);
+      const g = e.mul(dY[0]!, gamma);
+      const mg = e.reduceMean(g, axes, true);
+      const mgx = e.reduceMean(e.mul(g, xh), axes, true);
+      return [e.mul(rstd, e.op1('Sub', [e.op1('Sub', [g, mg]), e.mul(xh, mgx)]))];
+    },
+  },
+};

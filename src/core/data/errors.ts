@@ -1,0 +1,34 @@
+export type DataErrorCode =
+  | 'not-found'
+  | 'empty-folder'
+  | 'no-images'
+  | 'unmatched-pairs'
+  | 'size-mismatch'
+  | 'corrupt-image'
+  | 'unknown-noise-spec'
+  | 'missing-noise-spec'
+  | 'patch-too-large'
+  | 'empty-split'
+  | 'bad-split'
+  | 'bad-option'
+  | 'layout-mismatch'
+  | 'batch-shape';
+
+/** Every problem with a data folder or its images surfaces as this error, with a code callers can branch on. */
+export class DataError extends Error {
+  constructor(
+    readonly code: DataErrorCode,
+    message: string,
+    /** Files involved (first few), so a UI can point at them. */
+    readonly files: string[] = [],
+  ) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+/** Lists at most `n` items for an error message, then how many more there are. */
+export function firstFew(items: string[], n = 5): string {
+  const head = items.slice(0, n).join(', ');
+  return items.length > n ? `${head} (and ${items.length - n} more)` : head;
+}

@@ -1,0 +1,400 @@
+// The product's main job: analyze → calibrate → importance → search → refine → export → evaluate.
+// Every stage reports typed events; the AbortSignal is honoured between units of work; nothing is
+// written until the very end, and then atomically, so a cancelled or failed run leaves no output.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, ComparisonRow, Method } from '../../protocol';
+import { loadModel, valueInfoDims, type OnnxModel } from '../onnx';
+import { openSession, type ProviderName } from '../runtime/session';
+import { inferShapes } from '../analysis/shapes';
+import { analyzeLayers } from '../analysis/layers';
+import { analyzeDependencies } from '../analysis/dependencyGroups';
+import type { DependencyAnalysis } from '../analysis/types';
+import { loadDataset, type Batch, type Dataset, type DataSplit } from '../data';
+import { buildGatedModel } from '../prune/gatedModel';
+import { exportPruned } from '../prune/physicalExport';
+import { buildGradientModel } from '../autodiff';
+import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
+import { cosineFromGram, subMatrix } from '../importance/gradientStats';
+import { BatchedEvaluator, type GateLayout } from '../refine/batchedEvaluator';
+import { refineMask } from '../refine/refine';
+import { calibrate, type GateInput, type GramRequest } from './calibrate';
+import { selectMask, type ChannelScores, type GroupTerms, type Selection } from './selectMask';
+import { CancelledError, PipelineError, throwIfCancelled } from './cancel';
+import { outputPathsFor } from './outputs';
+import { evaluateModel, measureLatency } from './evaluateModel';
+import { buildReport, renderMarkdown, type RunReport } from './report';
+import { writeFileAtomic } from '../util/atomicWrite';
+
+export { CancelledError, PipelineError } from './cancel';
+
+export interface PipelineOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: PipelineEvent) => void;
+}
+
+const BASELINES: Method[] = ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid'];
+
+/** Per-sample gate layout of the gated model, read from its graph inputs. */
+function gateLayout(gated: OnnxModel, gateInputs: { group: string; name: string; size: number }[], deps: DependencyAnalysis): { gates: GateInput[]; layout: GateLayout } {
+  const gates: GateInput[] = gateInputs.map((g) => {
+    const group = deps.groups.findIndex((x) => x.id === g.group);
+    if (group < 0) throw new PipelineError('internal', `gate '${g.name}' names unknown group '${g.group}'`);
+    const v = gated.graph.input.find((i) => i.name === g.name);
+    const dims = v ? valueInfoDims(v) : undefined;
+    return { group, name: g.name, size: g.size, trailing: dims ? Math.max(0, dims.length - 2) : 2 };
+  });
+  return {
+    gates,
+    layout: { names: gates.map((g) => g.name), variables: gates.map((g) => deps.groups[g.group]!.variables), trailing: gates.map((g) => g.trailing) },
+  };
+}
+
+/** For each group, a tensor that carries all of its variables (for its Gram matrix). */
+function gramTensors(deps: DependencyAnalysis): { perGroup: { tensor: string; index: Int32Array }[]; requests: GramRequest[] } {
+  const gated = new Set(deps.gates.map((g) => g.tensor));
+  const candidates = [...deps.tensors.values()].sort((a, b) => Number(gated.has(b.tensor)) - Number(gated.has(a.tensor)));
+  const requests = new Map<string, GramRequest>();
+  const perGroup = deps.groups.map((g) => {
+    for (const t of candidates) {
+      const pos = new Map<number, number>();
+      t.variable.forEach((v, c) => {
+        if (v >= 0 && !pos.has(v)) pos.set(v, c);
+      });
+      if (Array.from(g.variables).every((v) => pos.has(v))) {
+        if (!requests.has(t.tensor)) requests.set(t.tensor, { output: `gram/${t.tensor}`, tensor: t.tensor, channels: t.variable.length });
+        return { tensor: t.tensor, index: Int32Array.from(g.variables, (v) => pos.get(v)!) };
+      }
+    }
+    throw new PipelineError('internal', `no tensor carries every channel of group '${g.id}'`);
+  });
+  return { perGroup, requests: [...requests.values()] };
+}
+
+function batchOf(split: DataSplit, count: number): Promise<Batch> {
+  return split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
+}
+
+export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {}): Promise<RunSummary> {
+  const { signal } = opts;
+  const emit = (e: PipelineEvent) => opts.onEvent?.(e);
+  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => emit({ type: 'log', level, message });
+  const s = req.settings;
+  const started = performance.now();
+  const stageSeconds: Partial<Record<StageName, number>> = {};
+  const deadline = req.timeBudgetSeconds > 0 ? started + req.timeBudgetSeconds * 1000 : Infinity;
+  const stage = async <T>(name: StageName, fn: () => Promise<T>): Promise<T> => {
+    throwIfCancelled(signal);
+    emit({ type: 'stage-start', stage: name });
+    const t0 = performance.now();
+    const r = await fn();
+    stageSeconds[name] = (performance.now() - t0) / 1000;
+    emit({ type: 'stage-end', stage: name, seconds: stageSeconds[name]! });
+    return r;
+  };
+  const skip = (name: StageName) => {
+    emit({ type: 'stage-start', stage: name });
+    emit({ type: 'stage-end', stage: name, seconds: 0, skipped: true });
+  };
+  emit({ type: 'run-start', model: req.model, preset: req.presetName, settings: s, startedAt: new Date().toISOString() });
+  const paths = outputPathsFor(req.out);
+  if (path.resolve(req.model) === paths.model) throw new PipelineError('overwrite-source', `the output '${req.out}' is the source model; choose another output path`);
+
+  // ---------------------------------------------------------------- analyze
+  const a = await stage('analyze', async () => {
+    const model = await loadModel(req.model);
+    if (model.realInputs.length !== 1 || model.outputNames.length !== 1) {
+      throw new PipelineError('unsupported-model', `models with exactly one input and one output are supported; '${req.model}' has ${model.realInputs.length} inputs and ${model.outputNames.length} outputs`);
+    }
+    const input = model.realInputs[0]!;
+    const declared = valueInfoDims(input) ?? [];
+    const channels = typeof declared[1] === 'number' ? declared[1] : 3;
+    const fixedH = typeof declared[2] === 'number' ? declared[2] : undefined;
+    const fixedW = typeof declared[3] === 'number' ? declared[3] : undefined;
+    const patch = req.inputShape ? req.inputShape[2]! : fixedH ?? s.patch;
+    const inputShape = req.inputShape ?? [1, channels, fixedH ?? patch, fixedW ?? patch];
+    const shapes = await inferShapes(model, inputShape);
+    const deps = analyzeDependencies(model, shapes);
+    const layers = analyzeLayers(model, shapes);
+    if (deps.variables.length === 0) throw new PipelineError('nothing-to-prune', `no prunable channels were found in '${req.model}' (locked: ${deps.locked.map((l) => `${l.source}: ${l.reason}`).slice(0, 5).join('; ')})`);
+    log(`${deps.groups.length} channel groups, ${deps.variables.length} prunable channels, ${deps.locked.length} locked sets`);
+    if (deps.unknownOps.length) log(`ops not understood (their channels are locked): ${deps.unknownOps.join(', ')}`, 'warn');
+    const outShape = shapes.get(model.outputNames[0]!) ?? [];
+    return { model, shapes, deps, layers, inputShape, channels, patch, inputName: input.name, outputName: model.outputNames[0]!, outRank: outShape.length };
+  });
+  const { model, deps } = a;
+  const n = deps.variables.length;
+
+  // ---------------------------------------------------------------- data + calibrate
+  const data: Dataset = await loadDataset(req.data, {
+    noise: s.noise ?? undefined,
+    patch: a.patch,
+    channels: a.channels === 1 ? 1 : 3,
+    seed: s.seed,
+    task: a.outRank === 2 ? 'classify' : undefined,
+    classes: classNames(model),
+    maxPerSplit: { calib: s.samples, val: Math.max(s.refine.valSamples, 1) },
+  });
+  const task = data.task;
+  if ((task === 'classify') !== (a.outRank === 2)) {
+    throw new PipelineError('task-mismatch', `the data folder looks like a ${task} set but the model's output has rank ${a.outRank}`);
+  }
+  log(`data: ${data.layout} layout, calib ${data.calib.count} / val ${data.val.count} / test ${data.test.count} samples, patch ${a.patch}`);
+
+  const gatedPerSample = buildGatedModel(model, deps, { layout: 'per-sample' });
+  const { gates, layout } = gateLayout(gatedPerSample.model, gatedPerSample.gateInputs, deps);
+  const grams = gramTensors(deps);
+  let provider: ProviderName = 'cpu';
+  const calibration = await stage('calibrate', async () => {
+    const targetName = task === 'denoise' ? '__target' : '__labels';
+    const grad = buildGradientModel(gatedPerSample.model, {
+      wrt: gates.map((g) => g.name),
+      loss: task === 'denoise' ? { kind: 'mse', output: a.outputName, target: targetName } : { kind: 'cross-entropy', output: a.outputName, labels: targetName },
+      grams: grams.requests.map((r) => ({ name: r.output, tensor: r.tensor })),
+    });
+    const opened = await openSession(grad.model.toBytes(), { provider: s.provider });
+    provider = opened.provider;
+    emit({ type: 'provider', provider: opened.provider, skipped: opened.skipped });
+    try {
+      const requests = grams.requests.map((r) => ({ ...r, output: grad.gramOutputs[r.output] ?? r.output }));
+      return await calibrate({
+        session: opened.session,
+        inputName: a.inputName,
+        targetName,
+        task,
+        lossOutput: grad.lossOutput,
+        gates,
+        gradOutputs: grad.gradOutputs,
+        grams: requests,
+        deps,
+        split: data.calib,
+        batchSize: Math.max(1, Math.min(8, s.samples)),
+        maxSamples: s.samples,
+        signal,
+        onProgress: (f) => emit({ type: 'stage-progress', stage: 'calibrate', fraction: f }),
+      });
+    } finally {
+      await opened.session.release();
+    }
+  });
+  log(`calibration: ${calibration.samples} samples, mean loss ${calibration.meanLoss.toPrecision(4)}`);
+
+  // ---------------------------------------------------------------- importance
+  const imp = await stage('importance', async () => {
+    const filters = producerFilters(model, deps);
+    const { l1, l2 } = weightNorms(filters);
+    const scores: ChannelScores = { taylor: calibration.accumulator.taylor(), fisher: calibration.accumulator.fisher(), l1, l2 };
+    const terms: GroupTerms[] = deps.groups.map((g, gi) => {
+      const { tensor, index } = grams.perGroup[gi]!;
+      const gram = calibration.grams.get(tensor)!;
+      const m = Math.round(Math.sqrt(gram.length));
+      return { id: g.id, variables: g.variables, activationSimilarity: cosineFromGram(subMatrix(gram, m, index), index.length), weightSimilarity: weightCosine(filters, g.variables) };
+    });
+    return { scores, terms };
+  });
+
+  // ---------------------------------------------------------------- search
+  const capacities = (keep: Uint8Array) =>
+    deps.groups.map((g) => ({ id: g.id, kept: Array.from(g.variables).reduce((acc, v) => acc + keep[v]!, 0), total: g.size }));
+  const selectFor = (method: Method, onProgress?: (p: { iteration: number; bestEnergy: number }) => void) =>
+    selectMask(imp.scores, imp.terms, { method, sparsity: s.sparsity, alpha: s.alpha, beta: s.beta, floor: s.floor, roundTo: s.roundTo, seed: s.seed, searchTimeMs: s.searchTimeMs, signal, onProgress });
+  const selection: Selection = await stage('search', async () => {
+    const searchStart = performance.now();
+    let lastEmit = 0;
+    const sel = await selectFor(s.method, (p) => {
+      const now = performance.now();
+      if (now - lastEmit < 100) return;
+      lastEmit = now;
+      emit({ type: 'solver-trace', points: [{ iteration: p.iteration, energy: p.bestEnergy }] });
+      emit({ type: 'stage-progress', stage: 'search', fraction: Math.min(1, (now - searchStart) / Math.max(1, s.searchTimeMs)) });
+    });
+    if (sel.search) emit({ type: 'solver-trace', points: sel.search.trace.map((t) => ({ iteration: t.iteration, energy: t.energy })) });
+    emit({ type: 'capacities', groups: capacities(sel.keep) });
+    log(`${s.method}: kept ${sel.keep.reduce((x, y) => x + y, 0)} of ${n} channels (K = ${sel.instance.K})${sel.search ? `, energy ${sel.search.energy.toPrecision(6)} after ${sel.search.iterations} iterations` : ''}`);
+    return sel;
+  });
+
+  // ---------------------------------------------------------------- refine
+  const evalSession = await openSession(gatedPerSample.model.toBytes(), { provider });
+  let keep = selection.keep;
+  let refineInfo: RunReport['refinement'] = null;
+  try {
+    const valBatch = await batchOf(data.val, s.refine.valSamples);
+    const itemBytes = valBatch.input.length / valBatch.shape[0] * 4 * 8;
+    const evaluator = new BatchedEvaluator({
+      session: evalSession.session,
+      inputName: a.inputName,
+      outputName: a.outputName,
+      gates: layout,
+      data: valBatch,
+      task,
+      maxBatchItems: Math.max(valBatch.shape[0], Math.floor(256 * 1024 * 1024 / itemBytes)),
+      signal,
+    });
+    if (s.refine.scope !== 'off') {
+      refineInfo = await stage('refine', async () => {
+        const secondsLeft = Number.isFinite(deadline) ? Math.max(1, (deadline - performance.now()) / 1000 - 5) : s.refine.seconds;
+        const r = await refineMask({
+          start: selection.keep,
+          gain: selection.gain,
+          groups: deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
+          score: (masks) => evaluator.evaluate(masks),
+          scope: s.refine.scope === 'layers' ? 'layers' : 'network',
+          layers: s.refine.layers,
+          evaluations: s.refine.evaluations,
+          seconds: Math.min(s.refine.seconds, secondsLeft),
+          rank: s.refine.rank,
+          seed: s.seed,
+          signal,
+          onProgress: (p) => {
+            emit({ type: 'refine-progress', iteration: p.iteration, evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean, ...(p.block ? { block: p.block } : {}) });
+            emit({ type: 'stage-progress', stage: 'refine', fraction: Math.min(1, p.evaluations / s.refine.evaluations) });
+          },
+        });
+        log(`refinement: validation ${task === 'denoise' ? 'PSNR' : 'score'} ${r.startValue.toFixed(3)} → ${r.bestValue.toFixed(3)} in ${r.evaluations} evaluations`);
+        keep = r.mask;
+        emit({ type: 'capacities', groups: capacities(keep) });
+        return { scope: s.refine.scope, startValue: r.startValue, bestValue: r.bestValue, evaluations: r.evaluations, seconds: r.seconds, blocks: r.blocks, trace: r.trace };
+      });
+    } else skip('refine');
+    throwIfCancelled(signal);
+
+    // -------------------------------------------------------------- export
+    const pruned = await stage('export', async () => {
+      const out = exportPruned(model, deps, keep);
+      const bytes = out.toBytes();
+      // Check the physical model against the gated one on real data before anything is written.
+      const check = await openSession(bytes, { provider: 'cpu' });
+      try {
+        const probe = await batchOf(data.val, 1);
+        const { ort } = await import('../runtime/session');
+        const y = (await check.session.run({ [check.session.inputNames[0]!]: new ort.Tensor('float32', probe.input, probe.shape) }))[check.session.outputNames[0]!]!.data as Float32Array;
+        const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { [a.inputName]: new ort.Tensor('float32', probe.input, probe.shape) };
+        gates.forEach((g) => {
+          const vars = deps.groups[g.group]!.variables;
+          feeds[g.name] = new ort.Tensor('float32', Float32Array.from(vars, (v) => keep[v]!), [1, g.size, ...new Array<number>(g.trailing).fill(1)]);
+        });
+        const yg = (await evalSession.session.run(feeds, [a.outputName]))[a.outputName]!.data as Float32Array;
+        let diff = 0;
+        for (let i = 0; i < y.length; i++) diff = Math.max(diff, Math.abs(y[i]! - yg[i]!));
+        if (!(diff <= 1e-4)) throw new PipelineError('export-mismatch', `the exported model differs from the masked model by ${diff.toExponential(2)} (limit 1e-4); this is a bug, please report it with the model`);
+        return { model: out, bytes, maxAbsDiff: diff };
+      } finally {
+        await check.session.release();
+      }
+    });
+
+    // -------------------------------------------------------------- evaluate
+    const evaluation = await stage('evaluate', async () => {
+      const prunedShapes = await inferShapes(pruned.model, a.inputShape);
+      const prunedLayers = analyzeLayers(pruned.model, prunedShapes);
+      const frac = (f: number, k: number) => emit({ type: 'stage-progress', stage: 'evaluate', fraction: (k + f) / 3 });
+      const beforeM = await evaluateModel(model.toBytes(), data.test, task, provider, signal, (f) => frac(f, 0));
+      const afterM = await evaluateModel(pruned.bytes, data.test, task, provider, signal, (f) => frac(f, 1));
+      const latBefore = await measureLatency(model.toBytes(), a.inputShape, provider);
+      const latAfter = await measureLatency(pruned.bytes, a.inputShape, provider);
+      frac(0, 3);
+      const before: MetricSet = { ...beforeM, params: a.layers.totals.params, macs: a.layers.totals.macs, latencyMs: latBefore };
+      const after: MetricSet = { ...afterM, params: prunedLayers.totals.params, macs: prunedLayers.totals.macs, latencyMs: latAfter };
+      let beforeRefine: MetricSet | undefined;
+      let comparison: ComparisonRow[] | undefined;
+      const testBatch = await batchOf(data.test, data.test.count);
+      const testEval = new BatchedEvaluator({ session: evalSession.session, inputName: a.inputName, outputName: a.outputName, gates: layout, data: testBatch, task, maxBatchItems: testBatch.shape[0], signal });
+      if (refineInfo) {
+        const [v] = await testEval.evaluate([selection.keep]);
+        beforeRefine = { ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: 0, macs: 0 };
+        const qm = exportPruned(model, deps, selection.keep);
+        const qs = analyzeLayers(qm, await inferShapes(qm, a.inputShape));
+        beforeRefine.params = qs.totals.params;
+        beforeRefine.macs = qs.totals.macs;
+      }
+      if (req.compare) {
+        comparison = [];
+        for (const method of BASELINES) {
+          throwIfCancelled(signal);
+          const t = performance.now();
+          const sel = method === s.method ? selection : await selectFor(method);
+          const [v] = await testEval.evaluate([sel.keep]);
+          const pm = exportPruned(model, deps, sel.keep);
+          const pl = analyzeLayers(pm, await inferShapes(pm, a.inputShape));
+          comparison.push({ method, ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: pl.totals.params, macs: pl.totals.macs, seconds: (performance.now() - t) / 1000 });
+        }
+        if (refineInfo) {
+          const [v] = await testEval.evaluate([keep]);
+          comparison.push({ method: `${s.method}+tt`, ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: after.params, macs: after.macs, seconds: refineInfo.seconds });
+        }
+      }
+      return { before, after, beforeRefine, comparison, prunedLayers };
+    });
+
+    // -------------------------------------------------------------- write (atomically, last)
+    throwIfCancelled(signal);
+    const summary: RunSummary = {
+      model: path.resolve(req.model),
+      output: paths.model,
+      reportJson: paths.reportJson,
+      reportMarkdown: paths.reportMarkdown,
+      preset: req.presetName,
+      method: s.method,
+      sparsity: s.sparsity,
+      provider,
+      before: evaluation.before,
+      after: evaluation.after,
+      ...(evaluation.beforeRefine ? { beforeRefine: evaluation.beforeRefine } : {}),
+      groups: capacities(keep),
+      ...(evaluation.comparison ? { comparison: evaluation.comparison } : {}),
+      seconds: (performance.now() - started) / 1000,
+      stageSeconds,
+    };
+    const report = buildReport({
+      request: req,
+      summary,
+      deps,
+      scores: imp.scores,
+      gain: selection.gain,
+      keep,
+      qubo: selection,
+      refinement: refineInfo,
+      dataset: data.describe(),
+      exportMaxAbsDiff: pruned.maxAbsDiff,
+      calibrationLoss: calibration.meanLoss,
+      calibrationSamples: calibration.samples,
+      layersBefore: a.layers.layers,
+      layersAfter: evaluation.prunedLayers.layers,
+    });
+    await fsp.mkdir(path.dirname(paths.model), { recursive: true });
+    const written: string[] = [];
+    try {
+      await pruned.model.save(paths.model);
+      written.push(paths.model);
+      await writeFileAtomic(paths.reportJson, JSON.stringify(report, null, 1) + '\n');
+      written.push(paths.reportJson);
+      await writeFileAtomic(paths.reportMarkdown, renderMarkdown(report));
+      written.push(paths.reportMarkdown);
+    } catch (err) {
+      // All three or none: a report without its model (or the reverse) would mislead.
+      await Promise.all(written.map((f) => fsp.rm(f, { force: true })));
+      throw err;
+    }
+    emit({ type: 'result', summary });
+    return summary;
+  } catch (err) {
+    if (signal?.aborted && !(err instanceof CancelledError)) throw new CancelledError();
+    throw err;
+  } finally {
+    await evalSession.session.release();
+  }
+}
+
+/** Class names stored by exporters in metadata ('classes' as JSON or comma list), else undefined. */
+function classNames(model: OnnxModel): string[] | undefined {
+  const entry = model.proto.metadataProps.find((p) => p.key === 'classes' || p.key === 'class_names');
+  if (!entry) return undefined;
+  try {
+    const v = JSON.parse(entry.value);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+  } catch {
+    // fall through to the comma form
+  }
+  return entry.value.split(',').map((x) => x.trim()).filter(Boolean);
+}

@@ -1,0 +1,206 @@
+// The run report: one JSON document (schema in docs/REPORT.md) and its Markdown rendering.
+import * as path from 'node:path';
+import type { PruneRequest, RunSummary, PruneSettings, MetricSet } from '../../protocol';
+import type { DependencyAnalysis, LayerInfo } from '../analysis/types';
+import type { DatasetSummary } from '../data';
+import type { ChannelScores, Selection } from './selectMask';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface ReportGroup {
+  id: string;
+  size: number;
+  kept: number;
+  producers: string[];
+  consumers: string[];
+  initializers: string[];
+  /** 1 = kept, per channel in the group's order. */
+  keep: number[];
+  channels: { producer: string; channel: number; taylor: number; fisher: number; l1: number; l2: number; gain: number }[];
+}
+
+export interface RunReport {
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  kind: 'qubo-prune.report';
+  createdAt: string;
+  model: string;
+  output: string;
+  preset: string;
+  settings: PruneSettings;
+  provider: string;
+  data: DatasetSummary;
+  calibration: { samples: number; meanLoss: number };
+  metrics: { before: MetricSet; after: MetricSet; beforeRefine: MetricSet | null };
+  search: {
+    method: string;
+    K: number;
+    n: number;
+    energy: number | null;
+    iterations: number | null;
+    timeMs: number | null;
+    stopReason: string | null;
+    trace: { iteration: number; energy: number; timeMs: number }[];
+  };
+  refinement: {
+    scope: string;
+    startValue: number;
+    bestValue: number;
+    evaluations: number;
+    seconds: number;
+    blocks: unknown[];
+    trace: unknown[];
+  } | null;
+  export: { maxAbsDiffVsMasked: number };
+  groups: ReportGroup[];
+  locked: DependencyAnalysis['locked'];
+  layers: { node: string; op: string; before: { in: number; out: number; params: number; macs: number }; after: { in: number; out: number; params: number; macs: number } | null }[];
+  comparison: RunSummary['comparison'] | null;
+  stageSeconds: RunSummary['stageSeconds'];
+  seconds: number;
+}
+
+export interface ReportParts {
+  request: PruneRequest;
+  summary: RunSummary;
+  deps: DependencyAnalysis;
+  scores: ChannelScores;
+  gain: Float64Array;
+  keep: Uint8Array;
+  qubo: Selection;
+  refinement: RunReport['refinement'];
+  dataset: DatasetSummary;
+  exportMaxAbsDiff: number;
+  calibrationLoss: number;
+  calibrationSamples: number;
+  layersBefore: LayerInfo[];
+  layersAfter: LayerInfo[];
+}
+
+const r6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
+
+export function buildReport(p: ReportParts): RunReport {
+  const { deps, scores, summary } = p;
+  const after = new Map(p.layersAfter.map((l) => [l.node, l]));
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    kind: 'qubo-prune.report',
+    createdAt: new Date().toISOString(),
+    model: summary.model,
+    output: summary.output,
+    preset: p.request.presetName,
+    settings: p.request.settings,
+    provider: summary.provider,
+    data: p.dataset,
+    calibration: { samples: p.calibrationSamples, meanLoss: p.calibrationLoss },
+    metrics: { before: summary.before, after: summary.after, beforeRefine: summary.beforeRefine ?? null },
+    search: {
+      method: summary.method,
+      K: p.qubo.instance.K,
+      n: p.qubo.instance.n,
+      energy: p.qubo.search?.energy ?? null,
+      iterations: p.qubo.search?.iterations ?? null,
+      timeMs: p.qubo.search?.timeMs ?? null,
+      stopReason: p.qubo.search?.stopReason ?? null,
+      trace: p.qubo.search?.trace ?? [],
+    },
+    refinement: p.refinement,
+    export: { maxAbsDiffVsMasked: p.exportMaxAbsDiff },
+    groups: deps.groups.map((g) => {
+      const vars = Array.from(g.variables);
+      return {
+        id: g.id,
+        size: g.size,
+        kept: vars.reduce((a, v) => a + p.keep[v]!, 0),
+        producers: g.producers,
+        consumers: g.consumers,
+        initializers: g.initializers,
+        keep: vars.map((v) => p.keep[v]!),
+        channels: vars.map((v) => ({
+          producer: deps.variables[v]!.producer,
+          channel: deps.variables[v]!.channel,
+          taylor: r6(scores.taylor[v]!),
+          fisher: r6(scores.fisher[v]!),
+          l1: r6(scores.l1[v]!),
+          l2: r6(scores.l2[v]!),
+          gain: r6(p.gain[v]!),
+        })),
+      };
+    }),
+    locked: deps.locked,
+    layers: p.layersBefore.map((l) => {
+      const a = after.get(l.node);
+      return {
+        node: l.node,
+        op: l.op,
+        before: { in: l.inChannels, out: l.outChannels, params: l.params, macs: l.macs },
+        after: a ? { in: a.inChannels, out: a.outChannels, params: a.params, macs: a.macs } : null,
+      };
+    }),
+    comparison: summary.comparison ?? null,
+    stageSeconds: summary.stageSeconds,
+    seconds: summary.seconds,
+  };
+}
+
+const fmtInt = (n: number) => new Intl.NumberFormat('en-US').format(Math.round(n));
+const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '–');
+
+function metricRows(m: RunReport['metrics']): string[] {
+  const rows: string[] = [];
+  const line = (name: string, f: (x: MetricSet) => number | undefined, digits: number, unit = '') => {
+    const b = f(m.before);
+    const a = f(m.after);
+    if (b === undefined || a === undefined) return;
+    const q = m.beforeRefine ? f(m.beforeRefine) : undefined;
+    rows.push(`| ${name} | ${b.toFixed(digits)}${unit} | ${q === undefined ? '–' : q.toFixed(digits) + unit} | ${a.toFixed(digits)}${unit} | ${(a - b >= 0 ? '+' : '') + (a - b).toFixed(digits)}${unit} |`);
+  };
+  line('PSNR (test)', (x) => x.psnr, 2, ' dB');
+  line('SSIM (test)', (x) => x.ssim, 4);
+  line('Top-1 accuracy (test)', (x) => x.accuracy, 3);
+  rows.push(`| Parameters | ${fmtInt(m.before.params)} | ${m.beforeRefine ? fmtInt(m.beforeRefine.params) : '–'} | ${fmtInt(m.after.params)} | ${pct(m.after.params, m.before.params)} of original |`);
+  rows.push(`| MACs | ${fmtInt(m.before.macs)} | ${m.beforeRefine ? fmtInt(m.beforeRefine.macs) : '–'} | ${fmtInt(m.after.macs)} | ${pct(m.after.macs, m.before.macs)} of original |`);
+  if (m.before.latencyMs !== undefined && m.after.latencyMs !== undefined) {
+    rows.push(`| Latency (median, batch 1) | ${m.before.latencyMs.toFixed(2)} ms | – | ${m.after.latencyMs.toFixed(2)} ms | ${(m.before.latencyMs / m.after.latencyMs).toFixed(2)}× faster |`);
+  }
+  return rows;
+}
+
+export function renderMarkdown(r: RunReport): string {
+  const out: string[] = [];
+  out.push(`# QUBO Prune report: ${path.basename(r.model)}`, '');
+  out.push(`- Output: \`${r.output}\``);
+  out.push(`- Preset: **${r.preset}** — method \`${r.settings.method}\`, filter sparsity ${(r.settings.sparsity * 100).toFixed(0)}%, α ${r.settings.alpha}, β ${r.settings.beta}, floor ${r.settings.floor}, round-to ${r.settings.roundTo}, seed ${r.settings.seed}`);
+  out.push(`- Execution provider: \`${r.provider}\``);
+  out.push(`- Data: \`${r.data.root}\` (${r.data.layout}${r.data.noise ? `, noise ${r.data.noise}` : ''}); calib ${r.data.splits.calib.samples}, val ${r.data.splits.val.samples}, test ${r.data.splits.test.samples} samples`);
+  out.push(`- Run time: ${r.seconds.toFixed(1)} s (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${(v ?? 0).toFixed(1)} s`).join(', ')})`, '');
+  out.push('## Metrics', '', '| | Original | QUBO only | Pruned | Change |', '|---|---|---|---|---|', ...metricRows(r.metrics), '');
+  out.push('## Search', '');
+  out.push(`Kept ${r.search.K} of ${r.search.n} prunable channels.${r.search.energy !== null ? ` QUBO energy ${r.search.energy.toPrecision(6)} after ${r.search.iterations} iterations (${(r.search.timeMs ?? 0).toFixed(0)} ms, stopped by ${r.search.stopReason}).` : ''}`, '');
+  if (r.refinement) {
+    out.push('## Tensor-Train refinement', '');
+    out.push(`Scope \`${r.refinement.scope}\`: validation metric ${r.refinement.startValue.toFixed(3)} → ${r.refinement.bestValue.toFixed(3)} with ${r.refinement.evaluations} evaluations in ${r.refinement.seconds.toFixed(1)} s.`, '');
+  }
+  out.push('## Channel groups', '', '| Group | Kept | Total | Kept % |', '|---|---|---|---|');
+  for (const g of r.groups) out.push(`| \`${g.id}\` | ${g.kept} | ${g.size} | ${pct(g.kept, g.size)} |`);
+  out.push('');
+  if (r.locked.length) {
+    out.push('## Locked channels', '', '| Source | Channels | Reason |', '|---|---|---|');
+    for (const l of r.locked) out.push(`| \`${l.source}\` | ${l.channels} | ${l.reason}: ${l.detail} |`);
+    out.push('');
+  }
+  out.push('## Layers', '', '| Layer | Op | Channels before | Channels after | Params after | MACs after |', '|---|---|---|---|---|---|');
+  for (const l of r.layers) {
+    out.push(`| \`${l.node}\` | ${l.op} | ${l.before.in}→${l.before.out} | ${l.after ? `${l.after.in}→${l.after.out}` : 'removed'} | ${l.after ? fmtInt(l.after.params) : 0} | ${l.after ? fmtInt(l.after.macs) : 0} |`);
+  }
+  out.push('');
+  if (r.comparison) {
+    out.push('## Method comparison (same sparsity, same evaluator, test split)', '', '| Method | Metric | Params | MACs | Time |', '|---|---|---|---|---|');
+    for (const c of r.comparison) {
+      const metric = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : '–';
+      out.push(`| ${c.method} | ${metric} | ${fmtInt(c.params)} | ${fmtInt(c.macs)} | ${c.seconds.toFixed(1)} s |`);
+    }
+    out.push('');
+  }
+  out.push(`The pruned model matches the masked model within ${r.export.maxAbsDiffVsMasked.toExponential(1)} (max abs difference on a validation image).`, '');
+  return out.join('\n');
+}

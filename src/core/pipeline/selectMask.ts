@@ -1,0 +1,124 @@
+// Turns importance scores into a keep-mask for each method (hybrid and the paper's baselines),
+// all through the same QUBO layout so floors, round-to and K are identical across methods.
+import type { Method } from '../../protocol';
+import {
+  bestLinearMask,
+  buildQubo,
+  randomMask,
+  solveQuboAsync,
+  type QuboGroupInput,
+  type QuboInstance,
+  type SearchResult,
+} from '../qubo';
+import { normaliseByGlobalMean } from '../importance/gradientStats';
+import { Rng } from '../util/rng';
+
+export interface ChannelScores {
+  taylor: Float64Array;
+  fisher: Float64Array;
+  l1: Float64Array;
+  l2: Float64Array;
+}
+
+export interface GroupTerms {
+  id: string;
+  /** Global variable indices in QUBO order. */
+  variables: Int32Array;
+  activationSimilarity: Float64Array;
+  weightSimilarity: Float64Array;
+}
+
+export interface SelectOptions {
+  method: Method;
+  sparsity: number;
+  alpha: number;
+  beta: number;
+  floor: number;
+  roundTo: number;
+  seed: number;
+  searchTimeMs: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { iteration: number; bestEnergy: number }) => void;
+}
+
+export interface Selection {
+  /** Keep-mask over global variables. */
+  keep: Uint8Array;
+  instance: QuboInstance;
+  search?: SearchResult;
+  /** h (linear gain) of each global variable under the hybrid objective, for refinement slots. */
+  gain: Float64Array;
+}
+
+function pick(arr: Float64Array, idx: Int32Array): Float64Array {
+  const out = new Float64Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = arr[idx[i]!]!;
+  return out;
+}
+
+/** Global-variable mask from a mask in QUBO order. */
+export function toGlobal(mask: Uint8Array, groups: GroupTerms[], n: number): Uint8Array {
+  const keep = new Uint8Array(n);
+  let p = 0;
+  for (const g of groups) for (let i = 0; i < g.variables.length; i++) keep[g.variables[i]!] = mask[p++]!;
+  return keep;
+}
+
+export function toQubo(keep: Uint8Array, groups: GroupTerms[]): Uint8Array {
+  const total = groups.reduce((a, g) => a + g.variables.length, 0);
+  const mask = new Uint8Array(total);
+  let p = 0;
+  for (const g of groups) for (let i = 0; i < g.variables.length; i++) mask[p++] = keep[g.variables[i]!]!;
+  return mask;
+}
+
+export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o: SelectOptions): Promise<Selection> {
+  const n = scores.taylor.length;
+  const inputs: QuboGroupInput[] = groups.map((g) => ({
+    id: g.id,
+    size: g.variables.length,
+    taylor: pick(scores.taylor, g.variables),
+    fisher: pick(scores.fisher, g.variables),
+    l1: pick(scores.l1, g.variables),
+    similarity: g.activationSimilarity,
+    weightSimilarity: g.weightSimilarity,
+  }));
+  const common = { rho: o.floor, roundTo: o.roundTo, sparsity: o.sparsity };
+  const hybrid = buildQubo(inputs, { ...common, objective: 'hybrid', alpha: o.alpha, beta: o.beta });
+  const gain = new Float64Array(n);
+  {
+    let p = 0;
+    for (const g of groups) for (let i = 0; i < g.variables.length; i++) gain[g.variables[i]!] = hybrid.h[p++]!;
+  }
+  const search = async (inst: QuboInstance) =>
+    solveQuboAsync(inst, {
+      seed: o.seed,
+      timeMs: o.searchTimeMs,
+      signal: o.signal,
+      onProgress: o.onProgress ? (p) => o.onProgress!({ iteration: p.iteration, bestEnergy: p.bestEnergy }) : undefined,
+      progressEveryMs: 100,
+    });
+  const qorder = (s: Float64Array) => {
+    const out = new Float64Array(hybrid.n);
+    let p = 0;
+    for (const g of groups) for (let i = 0; i < g.variables.length; i++) out[p++] = s[g.variables[i]!]!;
+    return out;
+  };
+  switch (o.method) {
+    case 'hybrid': {
+      const r = await search(hybrid);
+      return { keep: toGlobal(r.mask, groups, n), instance: hybrid, search: r, gain };
+    }
+    case 'l1-qubo': {
+      const inst = buildQubo(inputs, { ...common, objective: 'l1', beta: o.beta });
+      const r = await search(inst);
+      return { keep: toGlobal(r.mask, groups, n), instance: inst, search: r, gain };
+    }
+    case 'taylor':
+      return { keep: toGlobal(bestLinearMask(hybrid, qorder(normaliseByGlobalMean(scores.taylor))), groups, n), instance: hybrid, gain };
+    case 'l1':
+      return { keep: toGlobal(bestLinearMask(hybrid, qorder(scores.l1)), groups, n), instance: hybrid, gain };
+    case 'random':
+      return { keep: toGlobal(randomMask(hybrid, new Rng(o.seed)), groups, n), instance: hybrid, gain };
+  }
+}

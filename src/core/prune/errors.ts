@@ -1,0 +1,20 @@
+export type PruneErrorCode =
+  | 'bad-mask'
+  | 'empty-group'
+  | 'bad-sparsity'
+  | 'bad-option'
+  | 'unknown-method'
+  | 'no-variables'
+  | 'invalid-export'
+  | 'missing-shapes';
+
+/** Problems with a pruning request or its result, with a code callers can branch on. */
+export class PruneError extends Error {
+  constructor(
+    readonly code: PruneErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PruneError';
+  }
+}

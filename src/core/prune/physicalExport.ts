@@ -1,0 +1,225 @@
+// Physical pruning (issue 3 §2): a new model in which pruned channels no longer exist. Every
+// constant slice from the analysis is cut, channel-dependent attributes and shape constants are
+// rewritten, stale shape annotations are dropped and dead nodes removed.
+import type { NodeProto } from 'onnx-buf';
+import { attrInt, attrInts, DataType, makeAttr, type OnnxModel } from '../onnx';
+import { openSession, ort } from '../runtime/session';
+import type { DependencyAnalysis, TensorChannels } from '../analysis/types';
+import { normAxis } from '../analysis/opRules';
+import { sliceRange } from '../analysis/dependencyGroups';
+import { PruneError } from './errors';
+import { validateKeep } from './masks';
+import { keptCount, keptIndices, planSlices, sliceAxis } from './slicePlan';
+
+export interface ExportOptions {
+  /** Allow writing over the model the input was loaded from. */
+  allowOverwriteSource?: boolean;
+  /** Input shape for a trial run on zeros (in addition to loading the model in onnxruntime). */
+  checkInputShape?: number[];
+}
+
+export function exportPruned(model: OnnxModel, deps: DependencyAnalysis, keep: Uint8Array): OnnxModel {
+  validateKeep(deps, keep);
+  const m = model.clone();
+  const plan = planSlices(model, deps);
+  for (const item of plan) {
+    const t = m.constant(item.source);
+    if (!t) throw new PruneError('invalid-export', `constant '${item.source}' is missing from the model`);
+    let data = t.data;
+    const dims = t.dims.slice();
+    for (const s of item.slices) {
+      const idx = keptIndices(s, dims[s.axis]!, keep);
+      data = sliceAxis(data, dims, s.axis, idx);
+      dims[s.axis] = idx.length;
+    }
+    m.setInitializer(item.target, dims, data, t.dataType);
+    for (const nodeName of item.rewire) {
+      const node = m.node(nodeName)!;
+      node.input = node.input.map((i) => (i === item.source ? item.target : i));
+    }
+  }
+  m.invalidate();
+  fixChannelAttributes(m, deps, keep);
+  dropStaleShapes(m, deps, keep);
+  removeDeadCode(m);
+  m.invalidate();
+  return m;
+}
+
+/**
+ * Exports, checks that onnxruntime accepts the result, then writes it atomically. The source
+ * model is never overwritten unless allowed.
+ */
+export async function savePruned(model: OnnxModel, deps: DependencyAnalysis, keep: Uint8Array, outPath: string, opts: ExportOptions = {}): Promise<OnnxModel> {
+  const pruned = exportPruned(model, deps, keep);
+  await validatePruned(pruned, opts.checkInputShape);
+  await pruned.save(outPath, { allowOverwriteSource: opts.allowOverwriteSource });
+  return pruned;
+}
+
+/** Loads the model in onnxruntime (CPU) and, given an input shape, runs it once on zeros. */
+export async function validatePruned(model: OnnxModel, inputShape?: number[]): Promise<void> {
+  let session: ort.InferenceSession | undefined;
+  try {
+    session = (await openSession(model.toBytes(), { provider: 'cpu', threads: 1 })).session;
+    if (inputShape) {
+      const n = inputShape.reduce((a, b) => a * b, 1);
+      await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(n), inputShape) });
+    }
+  } catch (err) {
+    throw new PruneError('invalid-export', `the pruned model does not load in onnxruntime: ${(err as Error).message.split('\n')[0]}`);
+  } finally {
+    await session?.release();
+  }
+}
+
+function kept(deps: DependencyAnalysis, tensor: string | undefined, keep: Uint8Array): { map: TensorChannels; kept: number } | undefined {
+  const map = tensor ? deps.tensors.get(tensor) : undefined;
+  if (!map) return undefined;
+  return { map, kept: keptCount(map.variable, keep) };
+}
+
+function ints(m: OnnxModel, name: string | undefined): number[] | undefined {
+  const t = name ? m.constant(name) : undefined;
+  return t ? Array.from(t.data as ArrayLike<number | bigint>, Number) : undefined;
+}
+
+function freshName(m: OnnxModel, base: string): string {
+  const taken = new Set<string>([...m.graph.initializer.map((t) => t.name), ...m.nodes.flatMap((n) => [...n.input, ...n.output])]);
+  let name = base;
+  for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
+  return name;
+}
+
+/** Writes an int vector constant as a new initializer of the original's type and points the node at it. */
+function replaceIntInput(m: OnnxModel, node: NodeProto, index: number, values: number[], like?: string): void {
+  const orig = like ? m.constant(like) : undefined;
+  const dt = orig?.dataType === DataType.INT32 ? DataType.INT32 : DataType.INT64;
+  const data = dt === DataType.INT32 ? Int32Array.from(values) : BigInt64Array.from(values.map((v) => BigInt(v)));
+  const name = freshName(m, `${node.name}/pruned_${index}`);
+  m.setInitializer(name, [values.length], data, dt);
+  while (node.input.length <= index) node.input.push('');
+  node.input[index] = name;
+}
+
+function setIntsAttr(node: NodeProto, name: string, values: number[]): void {
+  node.attribute = node.attribute.filter((a) => a.name !== name);
+  node.attribute.push(makeAttr(name, values));
+}
+
+/** Int64 slice bounds can hold INT64_MAX; keep them exact instead of round-tripping through numbers. */
+function replaceBound(m: OnnxModel, node: NodeProto, index: number, k: number, value: number): void {
+  const name = node.input[index]!;
+  const t = m.constant(name)!;
+  const name2 = freshName(m, `${node.name}/pruned_${index}`);
+  if (t.data instanceof BigInt64Array) {
+    const d = t.data.slice();
+    d[k] = BigInt(value);
+    m.setInitializer(name2, t.dims, d, DataType.INT64);
+  } else {
+    const d = Int32Array.from(t.data as ArrayLike<number>);
+    d[k] = value;
+    m.setInitializer(name2, t.dims, d, DataType.INT32);
+  }
+  node.input[index] = name2;
+}
+
+function fixChannelAttributes(m: OnnxModel, deps: DependencyAnalysis, keep: Uint8Array): void {
+  const opset = m.opset;
+  for (const node of m.nodes) {
+    const op = node.opType;
+    if ((op === 'Conv' || op === 'ConvTranspose') && attrInt(node, 'group', 1) > 1) {
+      // Depthwise convs keep one group per surviving input channel.
+      const x = kept(deps, node.input[0], keep);
+      if (x && attrInt(node, 'group', 1) === x.map.variable.length && x.kept !== x.map.variable.length) {
+        node.attribute = node.attribute.filter((a) => a.name !== 'group');
+        node.attribute.push(makeAttr('group', x.kept));
+      }
+    } else if (op === 'Split') {
+      const x = kept(deps, node.input[0], keep);
+      if (!x) continue;
+      const axis = normAxis(attrInt(node, 'axis', 0), x.map.rank ?? 4);
+      if (axis !== 1) continue;
+      const outs = node.output.map((o) => kept(deps, o, keep));
+      if (outs.every((o) => o && o.kept === o.map.variable.length)) continue;
+      const sizes = outs.map((o) => o?.kept ?? 0);
+      if (opset < 13) setIntsAttr(node, 'split', sizes);
+      else {
+        node.attribute = node.attribute.filter((a) => a.name !== 'num_outputs');
+        replaceIntInput(m, node, 1, sizes, node.input[1]);
+      }
+    } else if (op === 'Slice') {
+      const x = kept(deps, node.input[0], keep);
+      if (!x || x.kept === x.map.variable.length) continue;
+      const starts = ints(m, node.input[1]);
+      const ends = ints(m, node.input[2]);
+      if (!starts || !ends) continue;
+      const axes = node.input[3] ? ints(m, node.input[3])! : starts.map((_, i) => i);
+      const rank = x.map.rank ?? 4;
+      const k = axes.findIndex((a) => normAxis(a, rank) === 1);
+      if (k < 0) continue;
+      const r = sliceRange(starts[k]!, ends[k]!, 1, x.map.variable.length)!;
+      let before = 0;
+      let inside = 0;
+      x.map.variable.forEach((v, c) => {
+        const alive = v < 0 || keep[v] === 1;
+        if (!alive) return;
+        if (c < r.start) before++;
+        else if (c < r.end) inside++;
+      });
+      replaceBound(m, node, 1, k, before);
+      replaceBound(m, node, 2, k, before + inside);
+    } else if (op === 'Resize') {
+      const y = kept(deps, node.output[0], keep);
+      const sizes = ints(m, node.input[3]);
+      if (!y || !sizes || y.kept === y.map.variable.length) continue;
+      const axesAttr = attrInts(node, 'axes');
+      const pos = axesAttr ? axesAttr.findIndex((a) => normAxis(a, y.map.rank ?? 4) === 1) : 1;
+      if (pos < 0) continue;
+      sizes[pos] = y.kept;
+      replaceIntInput(m, node, 3, sizes, node.input[3]);
+    } else if (op === 'Reshape') {
+      const y = kept(deps, node.output[0], keep);
+      const target = ints(m, node.input[1]);
+      if (!y || !target || y.kept === y.map.variable.length) continue;
+      if (target[1]! > 0) {
+        target[1] = y.kept;
+        replaceIntInput(m, node, 1, target, node.input[1]);
+      }
+    }
+  }
+}
+
+/** value_info entries of shrunk tensors would contradict the new shapes (ORT warns and falls back). */
+function dropStaleShapes(m: OnnxModel, deps: DependencyAnalysis, keep: Uint8Array): void {
+  const changed = new Set<string>();
+  for (const [name, t] of deps.tensors) if (keptCount(t.variable, keep) !== t.variable.length) changed.add(name);
+  m.graph.valueInfo = m.graph.valueInfo.filter((v) => !changed.has(v.name));
+}
+
+function removeDeadCode(m: OnnxModel): void {
+  const g = m.graph;
+  for (;;) {
+    const used = new Set<string>(m.outputNames);
+    for (const n of g.node) for (const i of n.input) used.add(i);
+    for (const n of g.node) for (const a of n.attribute) if (a.g || a.graphs.length) collectSubgraphInputs(a, used);
+    const before = g.node.length;
+    g.node = g.node.filter((n) => n.output.some((o) => o && used.has(o)));
+    if (g.node.length === before) {
+      const deadInits = g.initializer.filter((t) => !used.has(t.name)).map((t) => t.name);
+      for (const name of deadInits) m.removeInitializer(name);
+      return;
+    }
+    m.invalidate();
+  }
+}
+
+function collectSubgraphInputs(a: NodeProto['attribute'][number], used: Set<string>): void {
+  const graphs = a.g ? [a.g, ...a.graphs] : a.graphs;
+  for (const sg of graphs) {
+    for (const n of sg.node) {
+      for (const i of n.input) used.add(i);
+      for (const b of n.attribute) collectSubgraphInputs(b, used);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export * from './types';
+export { QuboError, type QuboErrorCode } from './errors';
+export { buildQubo, buildL1Qubo, assembleQubo, layoutScores, DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_RHO, type QuboTarget } from './build';
+export { quboEnergy, groupCounts, feasibilityProblem, assertFeasible } from './energy';
+export { computeLevels, instanceLevels, type CapacityLevels } from './levels';
+export { bestLinearMask, greedyStart, greedyMask, randomMask } from './greedy';
+export { CapacityTabuSearch, solveQubo, solveQuboAsync, defaultIterations } from './search';
+export { solveExact, EXACT_MAX_GROUP, type ExactResult } from './exact';
+export { solvePenaltySa, lambdaBound, type PenaltySaOptions, type PenaltySaResult } from './penaltySa';
+export { quboLowerBound } from './bounds';
+export { parseQuboJson, type QuboJsonInstance } from './instanceJson';

@@ -1,0 +1,190 @@
+// Entry point of the VS Code extension. Wires the commands, the two trees, the model editor, the
+// report panel and its serializer; every disposable goes into context.subscriptions. Nothing heavy
+// runs here: analyses and pruning runs go to the worker process (dist/worker.js).
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PanelRequest, RunViewState } from '../protocol';
+import type { WorkerClientOptions } from '../worker/client';
+import { Analyzer } from './analyzer';
+import { requireTrust } from './config';
+import { LayersTreeProvider } from './layersView';
+import { MODEL_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
+import { snapshotFromReport } from './reportFile';
+import { REPORT_VIEW_TYPE, ReportPanel, ReportPanelSerializer, type ReportPanelHost } from './reportPanel';
+import { RunController } from './runController';
+import { RunsTreeProvider } from './runsView';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('QUBO Prune', { log: true });
+  context.subscriptions.push(log);
+  const workerOptions = (): WorkerClientOptions => ({
+    workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
+    maxOldSpaceMb: 8192,
+    onStderr: (line) => {
+      if (line.trim()) log.warn(`[worker] ${line}`);
+    },
+  });
+
+  const analyzer = new Analyzer(workerOptions, log);
+  const layers = new LayersTreeProvider(analyzer);
+  const layersView = vscode.window.createTreeView('quboPrune.layers', { treeDataProvider: layers, showCollapseAll: true });
+  const runs = new RunsTreeProvider(log);
+  const runsView = vscode.window.createTreeView('quboPrune.runs', { treeDataProvider: runs });
+  context.subscriptions.push(analyzer, layers, layersView, runs, runsView);
+
+  const revealInTree = (model: string, id: string) => {
+    if (analyzer.current !== model) return;
+    const item = layers.find(id);
+    if (item) void layersView.reveal(item, { select: true, focus: false, expand: true });
+  };
+
+  let runner: RunController;
+  const panelHost: ReportPanelHost = {
+    extensionUri: context.extensionUri,
+    log,
+    activeRunId: () => runner?.activeRunId,
+    onRequest: (req: PanelRequest, state: RunViewState | undefined) => {
+      switch (req.type) {
+        case 'cancel':
+          if (state && state.runId === runner.activeRunId) runner.cancel();
+          return;
+        case 'reveal-output':
+          if (state?.summary) void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(state.summary.output));
+          return;
+        case 'open-markdown':
+          if (state?.summary) void openMarkdown(state.summary.reportMarkdown);
+          return;
+        case 'reveal-layer':
+          if (state) revealInTree(state.model, req.group);
+          return;
+        default:
+          return;
+      }
+    },
+  };
+  runner = new RunController({ log, panelHost: () => panelHost }, workerOptions, (model) => analyzer.setCurrent(model));
+  context.subscriptions.push(runner, runner.onDidFinish(() => runs.refreshSoon(200)));
+
+  const editor = new ModelEditorProvider(
+    context.extensionUri,
+    analyzer,
+    log,
+    (command, uri) => {
+      const id = command === 'prune' ? 'quboPrune.pruneModel' : command === 'prune-with-preset' ? 'quboPrune.pruneWithPreset' : 'quboPrune.analyzeModel';
+      void vscode.commands.executeCommand(id, uri);
+    },
+    revealInTree,
+  );
+  context.subscriptions.push(
+    vscode.window.registerCustomEditorProvider(MODEL_VIEW_TYPE, editor, { supportsMultipleEditorsPerDocument: true, webviewOptions: { enableFindWidget: true } }),
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, new ReportPanelSerializer(panelHost)),
+  );
+
+  /** The model a command applies to: its argument, the focused model editor, or a file picker. */
+  const modelUri = async (arg: unknown): Promise<vscode.Uri | undefined> => {
+    if (arg instanceof vscode.Uri) return arg;
+    if (editor.activeModel) return editor.activeModel;
+    const doc = vscode.window.activeTextEditor?.document.uri;
+    if (doc && doc.fsPath.toLowerCase().endsWith('.onnx')) return doc;
+    if (analyzer.current) return vscode.Uri.file(analyzer.current);
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'ONNX models': ['onnx'] }, title: 'QUBO Prune: choose a model' });
+    return picked?.[0];
+  };
+
+  const command = (id: string, fn: (...args: unknown[]) => unknown) =>
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          await fn(...args);
+        } catch (err) {
+          log.error(`${id}: ${(err as Error).stack ?? err}`);
+          void vscode.window.showErrorMessage(`QUBO Prune: ${(err as Error).message}`);
+        }
+      }),
+    );
+
+  command('quboPrune.analyzeModel', async (arg) => {
+    if (!requireTrust('analyzing a model')) return;
+    const uri = await modelUri(arg);
+    if (!uri) return;
+    analyzer.setCurrent(uri.fsPath);
+    void vscode.commands.executeCommand('quboPrune.layers.focus');
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Analyzing ${path.basename(uri.fsPath)}` }, () => analyzer.analyze(uri.fsPath, true));
+    if (!result.ok) {
+      void vscode.window.showErrorMessage(`QUBO Prune: could not analyze ${path.basename(uri.fsPath)}: ${result.error.message} [${result.error.code}]`, 'Show Log').then((pick) => {
+        if (pick) log.show(true);
+      });
+      return;
+    }
+    if (editor.activeModel?.fsPath !== uri.fsPath) await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, { preview: false, preserveFocus: true });
+  });
+  command('quboPrune.pruneModel', async (arg) => {
+    const uri = await modelUri(arg);
+    if (uri) await runner.prune(uri);
+  });
+  command('quboPrune.pruneWithPreset', async (arg) => {
+    const uri = await modelUri(arg);
+    if (uri) await runner.prune(uri, { pickPreset: true });
+  });
+  command('quboPrune.compareMethods', async (arg) => {
+    const uri = await modelUri(arg);
+    if (uri) await runner.prune(uri, { compare: true });
+  });
+  command('quboPrune.cancel', () => runner.cancel());
+  command('quboPrune.openReport', async (arg) => {
+    if (arg instanceof vscode.Uri) {
+      const text = await fs.readFile(arg.fsPath, 'utf8');
+      ReportPanel.show(panelHost, snapshotFromReport(JSON.parse(text), arg.fsPath));
+      return;
+    }
+    if (runner.latest) {
+      ReportPanel.show(panelHost, ReportPanel.current?.runId === runner.latest.runId ? undefined : runner.latest);
+      return;
+    }
+    if (ReportPanel.current) {
+      ReportPanel.show(panelHost);
+      return;
+    }
+    await runs.refresh();
+    const entries = runs.entries;
+    if (!entries.length) {
+      void vscode.window.showInformationMessage('QUBO Prune: no runs yet. Right-click an .onnx file and choose "Prune model".');
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(
+      entries.map((e) => ({ label: path.basename(e.output), description: `${e.preset} · ${(e.sparsity * 100).toFixed(0)}% · ${e.metricLine}`, detail: vscode.workspace.asRelativePath(e.reportJson), file: e.reportJson })),
+      { title: 'QUBO Prune: open the report of a run' },
+    );
+    if (pick) await vscode.commands.executeCommand('quboPrune.openReport', vscode.Uri.file(pick.file));
+  });
+  command('quboPrune.refreshRuns', () => runs.refresh());
+  command('quboPrune.revealLayer', async (model, id) => {
+    if (typeof model !== 'string' || typeof id !== 'string') return;
+    const panel = ReportPanel.current;
+    if (panel?.snapshot?.model === model && panel.snapshot.capacities.some((g) => g.id === id)) {
+      panel.highlight(id);
+      return;
+    }
+    if (!editor.highlight(model, id)) {
+      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(model), MODEL_VIEW_TYPE, { preview: false, preserveFocus: true });
+      editor.highlight(model, id);
+    }
+  });
+
+  void vscode.commands.executeCommand('setContext', 'quboPrune.running', false);
+  log.info(`QUBO Prune activated (extension host node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'} workspace)`);
+}
+
+async function openMarkdown(file: string): Promise<void> {
+  const uri = vscode.Uri.file(file);
+  try {
+    await vscode.commands.executeCommand('markdown.showPreview', uri);
+  } catch {
+    await vscode.window.showTextDocument(uri, { preview: false });
+  }
+}
+
+export function deactivate(): void {
+  // Disposables (including a running worker, killed by RunController.dispose) go with the context.
+}

@@ -1,0 +1,79 @@
+// The extension's view of one run: folds worker events and the final outcome into the panel
+// snapshot, and derives the progress figures for the status bar and the notification. Pure.
+import { applyEvent, initialViewState, type PipelineEvent, type RunViewState } from '../protocol';
+import type { WorkerOutcome } from '../worker/client';
+
+export class RunTracker {
+  private s: RunViewState;
+
+  constructor(runId: string, model: string, preset: string) {
+    this.s = initialViewState(runId, model, preset);
+  }
+
+  get state(): RunViewState {
+    return this.s;
+  }
+
+  get finished(): boolean {
+    return this.s.status !== 'running';
+  }
+
+  onEvent(event: PipelineEvent): void {
+    // Events that arrive after the end (a late log line) must not reopen a finished run.
+    if (this.finished && event.type !== 'log') return;
+    this.s = applyEvent(this.s, event);
+  }
+
+  finish(outcome: WorkerOutcome): void {
+    const s: RunViewState = { ...this.s, stages: this.s.stages.map((x) => ({ ...x })) };
+    switch (outcome.kind) {
+      case 'done':
+        s.status = 'done';
+        s.summary = outcome.summary;
+        if (outcome.summary.groups.length) s.capacities = outcome.summary.groups;
+        if (outcome.summary.provider) s.provider = outcome.summary.provider;
+        break;
+      case 'failed':
+        s.status = 'failed';
+        s.error = `${outcome.message} [${outcome.code}]`;
+        for (const st of s.stages) if (st.status === 'running') st.status = 'failed';
+        break;
+      case 'cancelled':
+        s.status = 'cancelled';
+        for (const st of s.stages) if (st.status === 'running') st.status = 'failed';
+        break;
+      case 'analysis':
+        s.status = 'failed';
+        s.error = 'the worker answered a pruning request with an analysis [protocol]';
+        break;
+    }
+    this.s = s;
+  }
+
+  /** Marks a run whose process is gone without an outcome (VS Code restarted mid-run). */
+  static interrupted(state: RunViewState): RunViewState {
+    if (state.status !== 'running') return state;
+    return {
+      ...state,
+      status: 'cancelled',
+      error: 'interrupted: VS Code was closed or reloaded while this run was going',
+      stages: state.stages.map((x) => (x.status === 'running' ? { ...x, status: 'failed' } : { ...x })),
+    };
+  }
+
+  /** Overall progress in [0, 1]: each stage counts the same. */
+  overallFraction(): number {
+    const st = this.s.stages;
+    let sum = 0;
+    for (const x of st) sum += x.status === 'done' || x.status === 'skipped' ? 1 : x.status === 'running' ? x.fraction : 0;
+    return st.length ? sum / st.length : 0;
+  }
+
+  /** Short text such as 'search 45%' for the status bar. */
+  statusText(): string {
+    if (this.s.status !== 'running') return this.s.status;
+    const running = this.s.stages.find((x) => x.status === 'running');
+    if (!running) return 'starting';
+    return `${running.name} ${Math.round(running.fraction * 100)}%`;
+  }
+}

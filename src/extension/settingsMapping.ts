@@ -1,0 +1,212 @@
+// Workspace settings (quboPrune.*) → pruning settings. Kept free of the vscode API so the mapping
+// and its error messages are unit-tested in plain node; config.ts feeds it what VS Code returns.
+import * as path from 'node:path';
+import { BUILTIN_PRESETS, DEFAULT_PRESET, PresetError, PROVIDERS, resolvePreset, validateOverrides, type PresetOverrides } from '../core/presets';
+import type { ProviderChoice, PruneRequest, PruneSettings } from '../protocol';
+
+export const SECTION = 'quboPrune';
+export const DEFAULT_OUTPUT_NAMING = '${name}.pruned.onnx';
+
+/** A bad value in the user's settings; `setting` is the full key as shown in the settings UI. */
+export class SettingsError extends Error {
+  readonly code = 'invalid-setting';
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`Invalid setting ${setting}: ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** What `workspace.getConfiguration('quboPrune')` returns, untrusted. */
+export interface RawSettings {
+  defaultPreset?: unknown;
+  presets?: unknown;
+  dataFolder?: unknown;
+  provider?: unknown;
+  outputNaming?: unknown;
+}
+
+export interface ExtensionSettings {
+  defaultPreset: string;
+  /** User presets by name, already validated. */
+  presets: Record<string, PresetOverrides>;
+  /** As written in settings ('' when not configured). */
+  dataFolder: string;
+  provider: ProviderChoice;
+  outputNaming: string;
+}
+
+const PRESET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const NAMING_VARS = new Set(['name', 'preset', 'sparsity', 'method']);
+
+function fromPresetError(err: unknown): never {
+  if (err instanceof PresetError) {
+    const setting = err.setting === 'preset' ? `${SECTION}.defaultPreset` : `${SECTION}.${err.setting}`;
+    throw new SettingsError(setting, err.message.slice(err.setting.length + 2));
+  }
+  throw err;
+}
+
+/** Validates every quboPrune.* value; the first problem is thrown as a SettingsError. */
+export function readSettings(raw: RawSettings): ExtensionSettings {
+  const presets: Record<string, PresetOverrides> = {};
+  if (raw.presets !== undefined && raw.presets !== null) {
+    if (typeof raw.presets !== 'object' || Array.isArray(raw.presets)) throw new SettingsError(`${SECTION}.presets`, 'must be an object mapping preset names to settings');
+    for (const [name, value] of Object.entries(raw.presets as Record<string, unknown>)) {
+      if (!PRESET_NAME.test(name)) throw new SettingsError(`${SECTION}.presets`, `preset name ${JSON.stringify(name)} must start with a letter or digit and use only letters, digits, '.', '_' and '-'`);
+      try {
+        presets[name] = validateOverrides(value, `presets.${name}`);
+      } catch (err) {
+        fromPresetError(err);
+      }
+    }
+  }
+
+  let defaultPreset = DEFAULT_PRESET;
+  if (raw.defaultPreset !== undefined && raw.defaultPreset !== null && raw.defaultPreset !== '') {
+    if (typeof raw.defaultPreset !== 'string') throw new SettingsError(`${SECTION}.defaultPreset`, `must be a preset name, got ${JSON.stringify(raw.defaultPreset)}`);
+    if (!BUILTIN_PRESETS[raw.defaultPreset] && !Object.prototype.hasOwnProperty.call(presets, raw.defaultPreset)) {
+      throw new SettingsError(`${SECTION}.defaultPreset`, `unknown preset '${raw.defaultPreset}' (available: ${presetNames(presets).join(', ')})`);
+    }
+    defaultPreset = raw.defaultPreset;
+  }
+
+  let dataFolder = '';
+  if (raw.dataFolder !== undefined && raw.dataFolder !== null) {
+    if (typeof raw.dataFolder !== 'string') throw new SettingsError(`${SECTION}.dataFolder`, `must be a folder path, got ${JSON.stringify(raw.dataFolder)}`);
+    dataFolder = raw.dataFolder.trim();
+  }
+
+  let provider: ProviderChoice = 'auto';
+  if (raw.provider !== undefined && raw.provider !== null) {
+    if (typeof raw.provider !== 'string' || !PROVIDERS.includes(raw.provider as ProviderChoice)) {
+      throw new SettingsError(`${SECTION}.provider`, `must be one of ${PROVIDERS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(raw.provider)}`);
+    }
+    provider = raw.provider as ProviderChoice;
+  }
+
+  let outputNaming = DEFAULT_OUTPUT_NAMING;
+  if (raw.outputNaming !== undefined && raw.outputNaming !== null && raw.outputNaming !== '') {
+    if (typeof raw.outputNaming !== 'string') throw new SettingsError(`${SECTION}.outputNaming`, `must be a file name pattern, got ${JSON.stringify(raw.outputNaming)}`);
+    outputNaming = checkNaming(raw.outputNaming);
+  }
+
+  return { defaultPreset, presets, dataFolder, provider, outputNaming };
+}
+
+function checkNaming(pattern: string): string {
+  const setting = `${SECTION}.outputNaming`;
+  for (const m of pattern.matchAll(/\$\{([^}]*)\}/g)) {
+    if (!NAMING_VARS.has(m[1]!)) throw new SettingsError(setting, `unknown variable \${${m[1]}} (known: ${[...NAMING_VARS].map((v) => `\${${v}}`).join(', ')})`);
+  }
+  if (!pattern.toLowerCase().endsWith('.onnx')) throw new SettingsError(setting, `must end in .onnx, got '${pattern}'`);
+  if (!pattern.includes('${name}')) throw new SettingsError(setting, `must contain \${name} so different models do not overwrite each other, got '${pattern}'`);
+  if (path.isAbsolute(pattern)) throw new SettingsError(setting, `must be relative to the model's folder, got '${pattern}'`);
+  if (pattern.split(/[\\/]/).includes('..')) throw new SettingsError(setting, `must stay inside the model's folder (no '..'), got '${pattern}'`);
+  return pattern;
+}
+
+export function presetNames(userPresets: Record<string, unknown>): string[] {
+  return [...new Set([...Object.keys(BUILTIN_PRESETS), ...Object.keys(userPresets)])];
+}
+
+export interface PresetChoice {
+  name: string;
+  /** Where it comes from: 'built-in', 'workspace settings' or both ('settings, overrides built-in'). */
+  source: string;
+  description: string;
+  isDefault: boolean;
+  settings: PruneSettings;
+}
+
+/** Every preset the user can pick, the default first, each with its resolved settings. */
+export function presetChoices(s: ExtensionSettings): PresetChoice[] {
+  const out: PresetChoice[] = presetNames(s.presets).map((name) => {
+    const builtin = BUILTIN_PRESETS[name];
+    const user = Object.prototype.hasOwnProperty.call(s.presets, name);
+    const settings = resolveRunSettings(s, name).settings;
+    return {
+      name,
+      source: builtin && user ? 'workspace settings (overrides built-in)' : user ? 'workspace settings' : 'built-in',
+      description: user || !builtin ? describeSettings(settings) : builtin.description,
+      isDefault: name === s.defaultPreset,
+      settings,
+    };
+  });
+  out.sort((a, b) => Number(b.isDefault) - Number(a.isDefault));
+  return out;
+}
+
+/** The settings of one run: preset resolved, then the provider setting when it is not 'auto'. */
+export function resolveRunSettings(s: ExtensionSettings, presetName: string): { name: string; settings: PruneSettings } {
+  try {
+    const overrides = s.provider !== 'auto' ? { provider: s.provider } : {};
+    return resolvePreset(presetName, s.presets, overrides);
+  } catch (err) {
+    return fromPresetError(err);
+  }
+}
+
+/** One line for QuickPick details and logs. */
+export function describeSettings(p: PruneSettings): string {
+  const parts = [`${p.method}`, `${Math.round(p.sparsity * 1000) / 10}% sparsity`, `${p.samples} samples`];
+  parts.push(p.refine.scope === 'off' ? 'no refinement' : `refine ${p.refine.scope} (${p.refine.evaluations} evals, ${p.refine.seconds} s)`);
+  if (p.provider !== 'auto') parts.push(p.provider);
+  return parts.join(' · ');
+}
+
+/** Output model path for a model: the pattern's variables filled in, relative to the model's folder. */
+export function outputPathFor(modelPath: string, pattern: string, vars: { preset: string; settings: PruneSettings }): string {
+  const base = path.basename(modelPath).replace(/\.onnx$/i, '');
+  const values: Record<string, string> = {
+    name: base,
+    preset: vars.preset,
+    sparsity: String(Math.round(vars.settings.sparsity * 100)),
+    method: vars.settings.method,
+  };
+  const file = pattern.replace(/\$\{([^}]*)\}/g, (_, k: string) => values[k] ?? '');
+  const out = path.resolve(path.dirname(modelPath), file);
+  if (path.resolve(out) === path.resolve(modelPath)) throw new SettingsError(`${SECTION}.outputNaming`, `'${pattern}' would overwrite the model itself`);
+  return out;
+}
+
+/** The data folder as an absolute path ('' setting → undefined, the caller asks the user). */
+export function resolveDataFolder(dataFolder: string, workspaceRoot: string | undefined): string | undefined {
+  if (!dataFolder) return undefined;
+  const expanded = dataFolder.replace(/^\$\{workspaceFolder\}/, workspaceRoot ?? '');
+  if (path.isAbsolute(expanded)) return path.normalize(expanded);
+  if (!workspaceRoot) throw new SettingsError(`${SECTION}.dataFolder`, `'${dataFolder}' is relative but no workspace folder is open`);
+  return path.resolve(workspaceRoot, expanded);
+}
+
+/** How a chosen data folder is remembered: relative to the workspace when it lies inside it. */
+export function dataFolderSettingValue(folder: string, workspaceRoot: string | undefined): string {
+  if (workspaceRoot) {
+    const rel = path.relative(workspaceRoot, folder);
+    if (rel === '') return '.';
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+  }
+  return folder;
+}
+
+export function buildPruneRequest(args: {
+  model: string;
+  data: string;
+  settings: ExtensionSettings;
+  preset: string;
+  compare: boolean;
+  timeBudgetSeconds?: number;
+}): PruneRequest {
+  const { name, settings } = resolveRunSettings(args.settings, args.preset);
+  return {
+    model: args.model,
+    data: args.data,
+    out: outputPathFor(args.model, args.settings.outputNaming, { preset: name, settings }),
+    presetName: name,
+    settings,
+    compare: args.compare,
+    timeBudgetSeconds: args.timeBudgetSeconds ?? 0,
+  };
+}

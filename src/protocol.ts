@@ -1,0 +1,248 @@
+// The one message protocol of QUBO Prune, declared once and imported by the worker process, the
+// extension host, the CLI and the webview. Only plain JSON-serialisable data crosses it.
+
+export const PROTOCOL_VERSION = 1;
+
+export type StageName = 'analyze' | 'calibrate' | 'importance' | 'search' | 'refine' | 'export' | 'evaluate';
+export const STAGES: readonly StageName[] = ['analyze', 'calibrate', 'importance', 'search', 'refine', 'export', 'evaluate'];
+
+export type Method = 'hybrid' | 'taylor' | 'l1-qubo' | 'l1' | 'random';
+export type ProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export type ProviderName = 'cpu' | 'webgpu' | 'cuda';
+export type RefineScope = 'off' | 'layers' | 'network';
+
+/** Settings of one pruning run (validated by src/core/presets.ts). */
+export interface PruneSettings {
+  method: Method;
+  /** Filter sparsity in [0, 1): fraction of prunable channels removed. */
+  sparsity: number;
+  /** Mix of normalised Taylor (α) and Fisher (1 − α) in the linear term. */
+  alpha: number;
+  /** Weight of the redundancy term. */
+  beta: number;
+  /** Per-group minimum kept fraction (keeps max(1, ⌈floor·C⌉)). */
+  floor: number;
+  /** Kept counts rounded to multiples of this (1 = off). */
+  roundTo: number;
+  /** Calibration samples for gradients and statistics. */
+  samples: number;
+  /** Square patch size for calibration/validation crops. */
+  patch: number;
+  /** Synthetic noise spec for clean-only data folders, e.g. 'gaussian:25'. */
+  noise: string | null;
+  searchTimeMs: number;
+  refine: {
+    scope: RefineScope;
+    /** Number of layers for the 'layers' scope (the paper's setting is 8). */
+    layers: number;
+    evaluations: number;
+    seconds: number;
+    rank: number;
+    /** Validation images per candidate evaluation. */
+    valSamples: number;
+  };
+  provider: ProviderChoice;
+  seed: number;
+}
+
+export interface PruneRequest {
+  model: string;
+  data: string;
+  /** Output model path; the report files sit beside it. */
+  out: string;
+  presetName: string;
+  settings: PruneSettings;
+  /** Also run the baselines at the same sparsity. */
+  compare: boolean;
+  /** Overall time budget in seconds (0 = none). */
+  timeBudgetSeconds: number;
+  inputShape?: number[];
+}
+
+export interface GroupCapacity {
+  id: string;
+  kept: number;
+  total: number;
+}
+
+export interface MetricSet {
+  psnr?: number;
+  ssim?: number;
+  accuracy?: number;
+  crossEntropy?: number;
+  params: number;
+  macs: number;
+  /** Median latency in ms for one input at the analysed shape. */
+  latencyMs?: number;
+}
+
+export interface ComparisonRow {
+  method: string;
+  psnr?: number;
+  ssim?: number;
+  accuracy?: number;
+  params: number;
+  macs: number;
+  seconds: number;
+}
+
+export interface RunSummary {
+  model: string;
+  output: string;
+  reportJson: string;
+  reportMarkdown: string;
+  preset: string;
+  method: Method;
+  sparsity: number;
+  provider: ProviderName;
+  before: MetricSet;
+  after: MetricSet;
+  /** QUBO-only metric before refinement, when refinement ran. */
+  beforeRefine?: MetricSet;
+  groups: GroupCapacity[];
+  comparison?: ComparisonRow[];
+  seconds: number;
+  stageSeconds: Partial<Record<StageName, number>>;
+}
+
+/** Events the pipeline emits; the worker forwards them unchanged. */
+export type PipelineEvent =
+  | { type: 'run-start'; model: string; preset: string; settings: PruneSettings; startedAt: string }
+  | { type: 'provider'; provider: ProviderName; skipped: string[] }
+  | { type: 'stage-start'; stage: StageName }
+  | { type: 'stage-progress'; stage: StageName; fraction: number; message?: string }
+  | { type: 'stage-end'; stage: StageName; seconds: number; skipped?: boolean }
+  | { type: 'capacities'; groups: GroupCapacity[] }
+  | { type: 'solver-trace'; points: { iteration: number; energy: number }[] }
+  | { type: 'refine-progress'; iteration: number; evaluations: number; best: number; eliteMean: number; block?: string }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'result'; summary: RunSummary };
+
+/** Extension → worker. */
+export type WorkerRequest = { type: 'start'; request: PruneRequest } | { type: 'analyze'; model: string; inputShape?: number[] } | { type: 'cancel' };
+
+/** Worker → extension. */
+export type WorkerMessage =
+  | { type: 'hello'; version: number; pid: number }
+  | { type: 'event'; event: PipelineEvent }
+  | { type: 'analysis'; document: unknown }
+  | { type: 'done'; summary: RunSummary }
+  | { type: 'failed'; error: { code: string; message: string } }
+  | { type: 'cancelled' };
+
+export type StageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+
+/** Everything the report panel shows; the extension always sends the whole of it. */
+export interface RunViewState {
+  runId: string;
+  model: string;
+  preset: string;
+  status: 'running' | 'done' | 'failed' | 'cancelled';
+  provider?: ProviderName;
+  stages: { name: StageName; status: StageStatus; fraction: number; seconds?: number }[];
+  capacities: GroupCapacity[];
+  energy: { iteration: number; energy: number }[];
+  refine: { evaluations: number; best: number; eliteMean: number }[];
+  log: string[];
+  summary?: RunSummary;
+  error?: string;
+}
+
+/** What the read-only model editor shows: the worker's analysis document (docs/ANALYSIS.md) or the error. */
+export interface ModelViewState {
+  model: string;
+  status: 'loading' | 'ready' | 'failed' | 'untrusted';
+  document?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** Extension → webview. */
+export type PanelMessage =
+  | { type: 'snapshot'; state: RunViewState }
+  | { type: 'model'; state: ModelViewState }
+  /** Scrolls to and marks the row of a channel group or layer. */
+  | { type: 'highlight'; id: string };
+
+/** Webview → extension. */
+export type PanelRequest =
+  | { type: 'ready' }
+  | { type: 'cancel' }
+  | { type: 'reveal-output' }
+  | { type: 'open-markdown' }
+  | { type: 'reveal-layer'; group: string }
+  /** From the model editor: run a command of the extension on the model shown. */
+  | { type: 'model-command'; command: 'prune' | 'prune-with-preset' | 'analyze' };
+
+/** Type guard for messages arriving from a worker process (untrusted shape). */
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = (value as { type?: unknown }).type;
+  return t === 'hello' || t === 'event' || t === 'analysis' || t === 'done' || t === 'failed' || t === 'cancelled';
+}
+
+export function isPanelRequest(value: unknown): value is PanelRequest {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = (value as { type?: unknown }).type;
+  if (t === 'model-command') {
+    const c = (value as { command?: unknown }).command;
+    return c === 'prune' || c === 'prune-with-preset' || c === 'analyze';
+  }
+  return t === 'ready' || t === 'cancel' || t === 'reveal-output' || t === 'open-markdown' || (t === 'reveal-layer' && typeof (value as { group?: unknown }).group === 'string');
+}
+
+/** Folds one pipeline event into the panel state (pure, so both the extension and tests use it). */
+export function applyEvent(state: RunViewState, event: PipelineEvent): RunViewState {
+  const s: RunViewState = { ...state, stages: state.stages.map((x) => ({ ...x })) };
+  const stage = (name: StageName) => s.stages.find((x) => x.name === name)!;
+  switch (event.type) {
+    case 'run-start':
+      s.status = 'running';
+      break;
+    case 'provider':
+      s.provider = event.provider;
+      break;
+    case 'stage-start':
+      stage(event.stage).status = 'running';
+      stage(event.stage).fraction = 0;
+      break;
+    case 'stage-progress':
+      stage(event.stage).fraction = Math.max(0, Math.min(1, event.fraction));
+      break;
+    case 'stage-end':
+      stage(event.stage).status = event.skipped ? 'skipped' : 'done';
+      stage(event.stage).fraction = 1;
+      stage(event.stage).seconds = event.seconds;
+      break;
+    case 'capacities':
+      s.capacities = event.groups;
+      break;
+    case 'solver-trace':
+      s.energy = [...s.energy, ...event.points].slice(-2000);
+      break;
+    case 'refine-progress':
+      s.refine = [...s.refine, { evaluations: event.evaluations, best: event.best, eliteMean: event.eliteMean }];
+      break;
+    case 'log':
+      s.log = [...s.log, `[${event.level}] ${event.message}`].slice(-500);
+      break;
+    case 'result':
+      s.summary = event.summary;
+      s.status = 'done';
+      break;
+  }
+  return s;
+}
+
+export function initialViewState(runId: string, model: string, preset: string): RunViewState {
+  return {
+    runId,
+    model,
+    preset,
+    status: 'running',
+    stages: STAGES.map((name) => ({ name, status: 'pending', fraction: 0 })),
+    capacities: [],
+    energy: [],
+    refine: [],
+    log: [],
+  };
+}
