@@ -100,6 +100,13 @@ for (const d of [20, 32, 40]) {
 cases.push({ name: 'trap-3, d=30', make: (s) => ({ f: trap(target(30, s), 3), optimum: 30, options: { d: 30 } }) });
 cases.push({ name: 'trap-3, d=30, rank 10', make: (s) => ({ f: trap(target(30, s), 3), optimum: 30, options: { d: 30, rank: 10 } }) });
 cases.push({ name: 'trap-4, d=32', make: (s) => ({ f: trap(target(32, s), 4), optimum: 32, options: { d: 32 } }) });
+cases.push({ name: 'trap-4, d=32, restarts ∞', make: (s) => ({ f: trap(target(32, s), 4), optimum: 32, options: { d: 32, restarts: Infinity } }) });
+for (const d of [20, 30]) {
+  cases.push({
+    name: `quadratic −‖A(x−t)‖², d=${d}, restarts ∞`,
+    make: (s) => ({ f: negQuadratic(target(d, s), s), optimum: 0, options: { d, restarts: Infinity } }),
+  });
+}
 cases.push({ name: '−Hamming, alphabet 3, d=20', make: (s) => ({ f: negHamming(target(20, s, 3)), optimum: 0, options: { d: 20, n: 3 } }) });
 cases.push({ name: '−Hamming, alphabet 4, d=30', make: (s) => ({ f: negHamming(target(30, s, 4)), optimum: 0, options: { d: 30, n: 4 } }) });
 for (const [d, K] of [[24, 8], [40, 13]] as const) {

@@ -48,6 +48,10 @@ CLS_PATCH = 32
 CLASSES = ["rot0", "rot90", "rot180", "rot270"]  # patch turned k*90 degrees counter-clockwise
 SPLIT_SIZES = {"calib": 24, "val": 12, "test": 12}
 CLS_SIZES = {"calib": 64, "val": 32, "test": 32}
+# Rotation patches come from every photograph, split by column strips: with only five training
+# photographs a rotation classifier memorises them and is at chance on unseen ones, while on
+# unseen regions of the same scenes it learns real cues (sky, light from above, gravity).
+CLS_STRIPS = {"calib": (0.0, 0.6), "val": (0.6, 0.8), "test": (0.8, 1.0)}
 
 LIC_JXL = ("BSD-3-Clause (Copyright the JPEG XL Project Authors), per "
            "/usr/share/doc/libjxl-testdata/copyright 'Files: *'")
@@ -143,6 +147,13 @@ def cls_patch(img, rng, min_std=0.05):
     raise SystemExit("no textured classification patch found")
 
 
+def cls_strip(img, split):
+    a, b = CLS_STRIPS[split]
+    w = img.shape[1]
+    x0, x1 = int(round(a * w)), int(round(b * w))
+    return img[:, x0:x1], x0
+
+
 def make_data(photos):
     manifest = {"denoise": {}, "cls": {}}
     for split in ("calib", "val", "test"):
@@ -165,8 +176,10 @@ def make_data(photos):
         per_class = [0] * len(CLASSES)
         for i in range(CLS_SIZES[split]):
             k = i % len(CLASSES)
-            p = members[(i // len(CLASSES)) % len(members)]
-            patch, (y, x, s) = cls_patch(p["img"], rng)
+            p = photos[(i // len(CLASSES)) % len(photos)]
+            region, x0 = cls_strip(p["img"], split)
+            patch, (y, x, s) = cls_patch(region, rng)
+            x += x0
             name = f"{per_class[k]:03d}.png"
             per_class[k] += 1
             save_png(FIX / "cls" / split / CLASSES[k] / name, np.ascontiguousarray(np.rot90(patch, k)))

@@ -173,7 +173,8 @@ function modelTotals(v: AnalysisView): string {
 export function renderAnalysis(v: AnalysisView, highlight?: string): string {
   const layerRows = v.layers
     .map((l) => {
-      const status = l.group !== undefined ? `<span class="ok">prunable</span> · ${esc(l.group)}` : l.locked ? `<span class="locked" title="${esc(describeLock(l.locked.reason, l.locked.detail))}">locked: ${esc(l.locked.reason)}</span>` : '<span class="muted">–</span>';
+      const lockSpan = l.locked ? `<span class="locked" title="${esc(describeLock(l.locked.reason, l.locked.detail))}">${l.group !== undefined ? 'partly ' : ''}locked: ${esc(l.locked.reason)}</span>` : '';
+      const status = l.group !== undefined ? `<span class="ok">prunable</span> · ${esc(l.group)}${lockSpan ? ` · ${lockSpan}` : ''}` : lockSpan || `<span class="muted">${esc(l.status ?? '–')}</span>`;
       const hl = l.node === highlight || (l.group !== undefined && l.group === highlight) ? ' class="highlight"' : '';
       return `<tr data-id="${esc(l.node)}"${l.group !== undefined ? ` data-group="${esc(l.group)}"` : ''}${hl}><td>${esc(l.node)}</td><td>${esc(l.op)}</td><td class="num">${l.inChannels ?? '–'} → ${l.outChannels ?? '–'}</td><td class="num">${l.kernel ? esc(l.kernel.join('×')) : ''}</td><td class="num">${formatCount(l.params)}</td><td class="num">${formatCount(l.macs)}</td><td>${status}</td></tr>`;
     })
@@ -184,7 +185,9 @@ export function renderAnalysis(v: AnalysisView, highlight?: string): string {
   const lockedRows = v.locked
     .map((l) => `<tr data-id="${esc(l.source)}"><td>${esc(l.source)}</td><td class="num">${l.channels}</td><td>${esc(l.reason)}</td><td>${esc(describeLock(l.reason, l.detail))}</td></tr>`)
     .join('');
-  const unknown = v.unknownOps.length ? `<p class="warn">Ops the analysis does not understand (their channels are locked): ${esc(v.unknownOps.join(', '))}</p>` : '';
+  const unknown =
+    (v.unknownOps.length ? `<p class="warn">Ops the analysis does not understand (their channels are locked): ${esc(v.unknownOps.join(', '))}</p>` : '') +
+    v.warnings.map((w) => `<p class="warn">${esc(w)}</p>`).join('');
   return `${modelTotals(v)}${unknown}
 <h2>Layers</h2><table class="analysis"><thead><tr><th>Node</th><th>Op</th><th>Channels in → out</th><th>Kernel</th><th>Params</th><th>MACs</th><th>Pruning</th></tr></thead><tbody>${layerRows}</tbody></table>
 ${v.groups.length ? `<h2>Channel groups</h2><table class="groups"><thead><tr><th>Group</th><th>Channels</th><th>Producers</th><th>Consumers</th></tr></thead><tbody>${groupRows}</tbody></table>` : ''}

@@ -55,6 +55,7 @@ export function register(name: string, load: () => Promise<CliCommand>): void {
 
 // --- registered commands (one line each) ---
 register('analyze', async () => (await import('./commands/analyze')).analyzeCommand);
+register('demo', async () => (await import('./commands/demo')).demoCommand);
 register('solve', async () => (await import('./commands/solve')).solveCommand);
 
 if (require.main === module) {

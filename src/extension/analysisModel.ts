@@ -13,8 +13,10 @@ export interface LayerRow {
   macs?: number;
   /** Id of the channel group whose output channels this layer produces. */
   group?: string;
-  /** Why its output channels cannot be pruned. */
+  /** Why (some of) its output channels cannot be pruned. */
   locked?: { reason: string; detail: string };
+  /** prunable | locked | partial | not-analysed (docs/ANALYSIS.md). */
+  status?: string;
 }
 
 export interface GroupRow {
@@ -50,6 +52,7 @@ export interface AnalysisView {
   groups: GroupRow[];
   locked: LockedRow[];
   unknownOps: string[];
+  warnings: string[];
 }
 
 type Obj = Record<string, unknown>;
@@ -96,6 +99,7 @@ export function normalizeAnalysis(doc: unknown): AnalysisView {
   const layers: LayerRow[] = arr(doc.layers).map((l, i) => {
     const node = first(l, ['node', 'name'], str) ?? `layer ${i}`;
     const explicitGroup = str(l.group);
+    const status = str(l.status);
     const row: LayerRow = {
       node,
       op: str(l.op) ?? '?',
@@ -107,8 +111,11 @@ export function normalizeAnalysis(doc: unknown): AnalysisView {
     };
     const group = explicitGroup ?? groupOf.get(node);
     if (group !== undefined) row.group = group;
-    const lock = isObj(l.locked) ? { reason: str(l.locked.reason) ?? 'unknown', detail: str(l.locked.detail) ?? '' } : lockOf.get(node);
-    if (lock && group === undefined) row.locked = lock;
+    const lockReason = str(l.lockReason);
+    const lock = lockReason !== undefined ? { reason: lockReason, detail: str(l.lockDetail) ?? '' } : lockOf.get(node);
+    // 'partial' layers produce a group and also have locked channels: show both.
+    if (lock && (group === undefined || status === 'locked' || status === 'partial')) row.locked = lock;
+    if (status !== undefined) row.status = status;
     return row;
   });
 
@@ -120,15 +127,17 @@ export function normalizeAnalysis(doc: unknown): AnalysisView {
       macs: num(totalsIn.macs) ?? sum(layers.map((l) => l.macs)),
       layers: num(totalsIn.layers) ?? layers.length,
       groups: groups.length,
-      prunableChannels: num(totalsIn.prunableChannels) ?? groups.reduce((a, g) => a + g.channels, 0),
+      prunableChannels: num(totalsIn.variables) ?? num(totalsIn.prunableChannels) ?? groups.reduce((a, g) => a + g.channels, 0),
       lockedChannels: num(totalsIn.lockedChannels) ?? locked.reduce((a, l) => a + l.channels, 0),
     },
     layers,
     groups,
     locked,
     unknownOps: strs(doc.unknownOps),
+    warnings: strs(doc.warnings),
   };
-  const model = first(doc, ['model', 'file'], str);
+  if (doc.dependenciesAnalysed === false) view.warnings.unshift('No dependency analysis ran: channel groups and locks are unknown.');
+  const model = isObj(doc.model) ? str(doc.model.path) : first(doc, ['model', 'file'], str);
   if (model !== undefined) view.model = model;
   const shape = nums(doc.inputShape);
   if (shape) view.inputShape = shape;
@@ -159,4 +168,16 @@ export const LOCK_REASONS: Record<string, string> = {
 export function describeLock(reason: string, detail: string): string {
   const text = LOCK_REASONS[reason] ?? reason;
   return detail ? `${text} (${detail})` : text;
+}
+
+/**
+ * For a 'symbolic-input' analysis error, the concrete shape to retry with: the error suggests one
+ * such as `--input-shape 1,3,<height>,<width>`; each symbolic dim gets `size`. Undefined when the
+ * message carries no usable suggestion (several inputs, no declared shape).
+ */
+export function fillSymbolicShape(message: string, size: number): number[] | undefined {
+  const m = /--input-shape ((?:\d+|<[^<>,]+>)(?:,(?:\d+|<[^<>,]+>))*)/.exec(message);
+  if (!m) return undefined;
+  const dims = m[1]!.split(',').map((d) => (/^\d+$/.test(d) ? Number(d) : size));
+  return dims.every((d) => Number.isInteger(d) && d > 0) ? dims : undefined;
 }

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { startAnalyze, type WorkerClientOptions, type WorkerRun } from '../worker/client';
+import { fillSymbolicShape } from './analysisModel';
 
 export type AnalysisResult = { ok: true; document: unknown } | { ok: false; error: { code: string; message: string } };
 
@@ -26,6 +27,7 @@ export class Analyzer implements vscode.Disposable {
   constructor(
     private readonly workerOptions: () => WorkerClientOptions,
     private readonly log: vscode.LogOutputChannel,
+    private readonly analysisSize: () => number,
   ) {}
 
   get current(): string | undefined {
@@ -66,15 +68,34 @@ export class Analyzer implements vscode.Disposable {
     const entry: Entry = { stamp, promise: Promise.resolve({ ok: false, error: { code: 'internal', message: 'not started' } }) };
     this.log.info(`analyzing ${model}`);
     const started = Date.now();
-    const run = startAnalyze(model, this.workerOptions());
-    entry.run = run;
-    entry.promise = run.finished.then((o): AnalysisResult => {
-      const result: AnalysisResult =
-        o.kind === 'analysis'
-          ? { ok: true, document: o.document }
-          : o.kind === 'failed'
-            ? { ok: false, error: { code: o.code, message: o.message } }
-            : { ok: false, error: { code: 'protocol', message: `the worker answered an analysis with '${o.kind}'` } };
+    const once = async (shape?: number[]): Promise<AnalysisResult> => {
+      const run = startAnalyze(model, this.workerOptions(), shape);
+      entry.run = run;
+      const o = await run.finished;
+      return o.kind === 'analysis'
+        ? { ok: true, document: o.document }
+        : o.kind === 'failed'
+          ? { ok: false, error: { code: o.code, message: o.message } }
+          : { ok: false, error: { code: 'protocol', message: `the worker answered an analysis with '${o.kind}'` } };
+    };
+    entry.promise = (async (): Promise<AnalysisResult> => {
+      let result = await once();
+      // Models exported with dynamic height/width need a concrete size; analyse at the configured one.
+      if (!result.ok && result.error.code === 'symbolic-input' && this.cache.get(model) === entry) {
+        const size = this.analysisSize();
+        const shape = fillSymbolicShape(result.error.message, size);
+        if (shape) {
+          this.log.info(`${model} has symbolic dims; analysing at ${shape.join('x')} (quboPrune.analysisSize)`);
+          result = await once(shape);
+          if (result.ok && typeof result.document === 'object' && result.document !== null) {
+            const doc = result.document as { warnings?: unknown };
+            const note = `The model's input size is symbolic; figures are for input ${shape.join('×')} (setting quboPrune.analysisSize).`;
+            result = { ok: true, document: { ...doc, warnings: [note, ...(Array.isArray(doc.warnings) ? doc.warnings : [])] } };
+          }
+        }
+      }
+      return result;
+    })().then((result) => {
       if (this.cache.get(model) === entry) {
         entry.result = result;
         entry.run = undefined;

@@ -26,7 +26,11 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   });
 
-  const analyzer = new Analyzer(workerOptions, log);
+  const analysisSize = () => {
+    const v = vscode.workspace.getConfiguration('quboPrune').get<unknown>('analysisSize');
+    return typeof v === 'number' && Number.isInteger(v) && v >= 8 && v <= 8192 ? v : 256;
+  };
+  const analyzer = new Analyzer(workerOptions, log, analysisSize);
   const layers = new LayersTreeProvider(analyzer);
   const layersView = vscode.window.createTreeView('quboPrune.layers', { treeDataProvider: layers, showCollapseAll: true });
   const runs = new RunsTreeProvider(log);
@@ -173,6 +177,11 @@ export function activate(context: vscode.ExtensionContext): void {
   });
 
   void vscode.commands.executeCommand('setContext', 'quboPrune.running', false);
+  // A key of our own rather than isWorkspaceTrusted: that key is unset (falsy) where workspace
+  // trust is switched off, which would disable every command although the workspace is trusted.
+  const setTrustKey = () => void vscode.commands.executeCommand('setContext', 'quboPrune.untrusted', !vscode.workspace.isTrusted);
+  setTrustKey();
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(setTrustKey));
   log.info(`QUBO Prune activated (extension host node ${process.version}, ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'} workspace)`);
 }
 

@@ -122,10 +122,11 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
         const it = new vscode.TreeItem(r.node);
         it.id = `layer:${r.node}`;
         it.description = `${r.op} ${r.inChannels ?? '?'}→${r.outChannels ?? '?'} · ${formatCount(r.params)} params · ${formatCount(r.macs)} MACs`;
-        const status = r.group !== undefined ? `prunable, group \`${r.group}\`` : r.locked ? `locked: ${describeLock(r.locked.reason, r.locked.detail)}` : 'output channels not a pruning variable';
+        const lockText = r.locked ? `locked: ${describeLock(r.locked.reason, r.locked.detail)}` : '';
+        const status = r.group !== undefined ? `prunable, group \`${r.group}\`${lockText ? `; partly ${lockText}` : ''}` : lockText || `output channels not a pruning variable (${r.status ?? 'unknown'})`;
         it.tooltip = new vscode.MarkdownString(`**${r.node}** (${r.op})\n\nchannels ${r.inChannels ?? '?'} → ${r.outChannels ?? '?'}${r.kernel ? `, kernel ${r.kernel.join('×')}` : ''}\n\n${formatCount(r.params)} parameters, ${formatCount(r.macs)} MACs\n\n${status}`);
-        it.iconPath = new vscode.ThemeIcon(r.locked ? 'lock' : r.group !== undefined ? 'symbol-constructor' : 'symbol-field');
-        it.contextValue = r.locked ? 'layer.locked' : 'layer.prunable';
+        it.iconPath = new vscode.ThemeIcon(r.group !== undefined ? 'symbol-constructor' : r.locked ? 'lock' : 'symbol-field');
+        it.contextValue = r.group !== undefined ? 'layer.prunable' : 'layer.locked';
         if (model) it.command = { command: 'quboPrune.revealLayer', title: 'Reveal in report', arguments: [model, r.group ?? r.node] };
         return it;
       }

@@ -37,12 +37,18 @@ function metricSet(v: unknown): MetricSet | undefined {
   return m;
 }
 
-/** The RunSummary inside a report file: either under `summary` or at the top level. */
+/**
+ * The RunSummary of a report file. The pipeline writes a RunReport (docs/REPORT.md: metrics under
+ * `metrics`, settings under `settings`, groups with `size`); a bare RunSummary (top level or under
+ * `summary`) is read as well.
+ */
 export function summaryFromReport(doc: unknown, file: string): RunSummary {
   if (!isObj(doc)) throw new ReportFileError(`${file}: not a JSON object`);
-  const s = isObj(doc.summary) ? doc.summary : doc;
-  const before = metricSet(s.before);
-  const after = metricSet(s.after);
+  const s: Obj = isObj(doc.summary) ? doc.summary : doc;
+  const metrics = isObj(s.metrics) ? s.metrics : s;
+  const settings = isObj(s.settings) ? s.settings : {};
+  const before = metricSet(metrics.before);
+  const after = metricSet(metrics.after);
   if (!before || !after) throw new ReportFileError(`${file}: no before/after metrics; not a QUBO Prune report`);
   const str = (v: unknown, d: string) => (typeof v === 'string' ? v : d);
   const dir = path.dirname(file);
@@ -53,18 +59,18 @@ export function summaryFromReport(doc: unknown, file: string): RunSummary {
     reportJson: file,
     reportMarkdown: path.resolve(dir, str(s.reportMarkdown, file.slice(0, -REPORT_SUFFIX.length) + '.report.md')),
     preset: str(s.preset, '?'),
-    method: str(s.method, 'hybrid') as RunSummary['method'],
-    sparsity: num(s.sparsity) ?? 0,
+    method: str(s.method, str(settings.method, 'hybrid')) as RunSummary['method'],
+    sparsity: num(s.sparsity) ?? num(settings.sparsity) ?? 0,
     provider: str(s.provider, 'cpu') as RunSummary['provider'],
     before,
     after,
     groups: Array.isArray(s.groups)
-      ? s.groups.filter(isObj).map((g) => ({ id: String(g.id ?? '?'), kept: num(g.kept) ?? 0, total: num(g.total) ?? 0 }))
+      ? s.groups.filter(isObj).map((g) => ({ id: String(g.id ?? '?'), kept: num(g.kept) ?? 0, total: num(g.total) ?? num(g.size) ?? 0 }))
       : [],
     seconds: num(s.seconds) ?? 0,
     stageSeconds: isObj(s.stageSeconds) ? (Object.fromEntries(Object.entries(s.stageSeconds).filter(([k, v]) => (STAGES as string[]).includes(k) && num(v) !== undefined)) as RunSummary['stageSeconds']) : {},
   };
-  const br = metricSet(s.beforeRefine);
+  const br = metricSet(metrics.beforeRefine);
   if (br) summary.beforeRefine = br;
   if (Array.isArray(s.comparison)) {
     summary.comparison = s.comparison.filter(isObj).map((r) => {
@@ -116,8 +122,15 @@ export function snapshotFromReport(doc: unknown, file: string): RunViewState {
     return secs === undefined ? { ...s, status: 'skipped', fraction: 1 } : { ...s, status: 'done', fraction: 1, seconds: secs };
   });
   const raw = doc as Obj;
-  const traces = isObj(raw.traces) ? raw.traces : raw;
-  if (Array.isArray(traces.energy)) state.energy = traces.energy.filter(isObj).map((p) => ({ iteration: num(p.iteration) ?? 0, energy: num(p.energy) ?? 0 }));
-  if (Array.isArray(traces.refine)) state.refine = traces.refine.filter(isObj).map((p) => ({ evaluations: num(p.evaluations) ?? 0, best: num(p.best) ?? 0, eliteMean: num(p.eliteMean) ?? 0 }));
+  const energy = isObj(raw.search) ? raw.search.trace : isObj(raw.traces) ? raw.traces.energy : undefined;
+  const refine = isObj(raw.refinement) ? raw.refinement.trace : isObj(raw.traces) ? raw.traces.refine : undefined;
+  if (Array.isArray(energy)) {
+    state.energy = energy.filter((p): p is Obj => isObj(p) && num(p.iteration) !== undefined && num(p.energy) !== undefined).map((p) => ({ iteration: p.iteration as number, energy: p.energy as number }));
+  }
+  if (Array.isArray(refine)) {
+    state.refine = refine
+      .filter((p): p is Obj => isObj(p) && num(p.evaluations) !== undefined && num(p.best) !== undefined)
+      .map((p) => ({ evaluations: p.evaluations as number, best: p.best as number, eliteMean: num(p.eliteMean) ?? (p.best as number) }));
+  }
   return state;
 }

@@ -99,3 +99,19 @@ export function tokenNet(tokens = 10): OnnxModel {
   });
   return new OnnxModel(proto);
 }
+
+/** x[1,3,8,8] → Conv(4) → Shrink → Conv(3) → y. Shrink is a real ONNX op the channel analysis does not know. */
+export function unknownOpNet(): OnnxModel {
+  const rng = new Rng(5);
+  const proto = makeModel({
+    nodes: [
+      makeNode('Conv', ['x', 'w1'], ['c1'], 'conv1', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+      makeNode('Shrink', ['c1'], ['s1'], 'shrink', { lambd: { float: 0.1 } }),
+      makeNode('Conv', ['s1', 'w2'], ['y'], 'conv2', { kernel_shape: [1, 1] }),
+    ],
+    inputs: [makeValueInfo('x', [1, 3, 8, 8])],
+    outputs: [makeValueInfo('y', [1, 3, 8, 8])],
+    initializers: [floatTensor('w1', randn(rng, 4 * 3 * 9), [4, 3, 3, 3]), floatTensor('w2', randn(rng, 3 * 4), [3, 4, 1, 1])],
+  });
+  return new OnnxModel(proto);
+}

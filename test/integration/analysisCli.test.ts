@@ -4,12 +4,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseInputShapeOption, runAnalyze } from '../../src/cli/commands/analyze';
+import { parseInputShapeOption, runAnalyze, strictProblems } from '../../src/cli/commands/analyze';
 import { CliError } from '../../src/cli/cliError';
 import { OnnxModelError } from '../../src/core/onnx';
 import { ShapeInferenceError } from '../../src/core/analysis/shapes';
-import { ANALYSIS_SCHEMA_VERSION, type AnalysisDocument } from '../../src/core/analysis/report';
-import { layerZoo } from '../helpers/analysisGraphs';
+import { ANALYSIS_SCHEMA_VERSION, analyzeModel, formatAnalysisText, type AnalysisDocument } from '../../src/core/analysis/report';
+import { layerZoo, unknownOpNet } from '../helpers/analysisGraphs';
+import { tinyConvNet } from '../helpers/tinyModels';
 
 const root = path.join(__dirname, '..', '..');
 const fixtures = path.join(root, 'test', 'fixtures');
@@ -34,7 +35,6 @@ describe('analyze command', () => {
     const r = await runAnalyze([file, '--input-shape', '1,4,16,16', '--json', out]);
     assert.equal(r.exitCode, 0);
     for (const s of ['conv_s', 'conv_g', 'convT', 'gemm', 'matmul', '4→8', '8→6', '772', '43.07K']) assert.ok(r.stdout.includes(s), `table shows ${s}\n${r.stdout}`);
-    assert.ok(!r.stdout.includes('gram_mm'), 'activation product is not listed as a layer');
     const doc = JSON.parse(readFileSync(out, 'utf8')) as AnalysisDocument;
     assert.equal(doc.schemaVersion, ANALYSIS_SCHEMA_VERSION);
     assert.equal(doc.kind, 'qubo-prune.analysis');
@@ -90,6 +90,35 @@ describe('analyze command', () => {
     assert.ok(!r.stderr.includes('    at '), 'no stack trace');
   });
 
+  test('group and lock columns', async () => {
+    const doc = await analyzeModel(tinyConvNet(), { inputShape: [1, 3, 8, 8] });
+    assert.equal(doc.dependenciesAnalysed, true);
+    const [conv1, conv2] = doc.layers;
+    assert.deepEqual([conv1!.status, conv1!.group, conv1!.lockReason], ['prunable', 'conv1', null]);
+    assert.deepEqual([conv2!.status, conv2!.group, conv2!.lockReason], ['locked', null, 'graph-output']);
+    assert.deepEqual(doc.groups.map((g) => [g.id, g.size, g.producers, g.consumers]), [['conv1', 8, ['conv1'], ['conv2']]]);
+    assert.deepEqual([doc.totals.groups, doc.totals.variables], [1, 8]);
+    assert.equal(doc.totals.lockedChannels, doc.locked.reduce((s, l) => s + l.channels, 0));
+    assert.deepEqual(strictProblems(doc), []);
+    const text = formatAnalysisText(doc);
+    assert.match(text, /^1 +conv1 +Conv +3→8 .* g0 +prunable$/m);
+    assert.match(text, /^2 +conv2 +Conv +8→3 .* - +locked: graph-output$/m);
+    assert.match(text, /^ +g0 +8 channels +conv1$/m);
+  });
+
+  test('--strict fails on ops the channel analysis does not know, after printing the report', async () => {
+    const file = path.join(tmp, 'shrink.onnx');
+    await unknownOpNet().save(file);
+    const plain = await runAnalyze([file]);
+    assert.equal(plain.exitCode, 0);
+    assert.deepEqual(plain.document!.unknownOps, ['Shrink']);
+    assert.ok(plain.stdout.includes('warning  unknown ops: Shrink'), plain.stdout);
+    const strict = await runAnalyze([file, '--strict']);
+    assert.equal(strict.exitCode, 1);
+    assert.ok(strict.stdout.includes('conv1'), 'the report is still printed');
+    assert.match(strict.stderr, /^strict: unknown ops: Shrink/);
+  });
+
   test('fixture: dncnn table and totals', { skip: skipNoFixture('dncnn') }, async () => {
     const r = await runAnalyze([path.join(fixtures, 'dncnn.onnx'), '--input-shape', '1,3,32,32']);
     assert.equal(r.exitCode, 0);
@@ -97,5 +126,18 @@ describe('analyze command', () => {
     assert.equal(r.document!.layers.length, 8);
     assert.ok(r.stdout.includes('57,443'));
     assert.ok(r.stdout.includes('/body/body.0/Conv'));
+  });
+
+  test('fixture: classifier residual branches share one group', { skip: skipNoFixture('classifier') }, async () => {
+    const r = await runAnalyze([path.join(fixtures, 'classifier.onnx'), '--strict']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const doc = r.document!;
+    const group = (node: string) => doc.layers.find((l) => l.node === node)!.group;
+    assert.ok(group('/main/main.3/Conv'));
+    assert.equal(group('/main/main.3/Conv'), group('/shortcut/shortcut.0/Conv'), 'Add ties the two branches');
+    assert.notEqual(group('/main/main.0/Conv'), group('/main/main.3/Conv'));
+    assert.equal(doc.layers.find((l) => l.node === '/fc/Gemm')!.status, 'locked');
+    assert.equal(doc.totals.variables, doc.groups.reduce((s, g) => s + g.size, 0));
+    for (const l of doc.layers) if (l.group) assert.ok(doc.groups.find((g) => g.id === l.group)!.producers.includes(l.node), l.node);
   });
 });

@@ -167,6 +167,19 @@ describe('protes semantics', () => {
     assert.equal(last.uniqueEvaluations, res.uniqueEvaluations);
   });
 
+  test('restarts spend the budget after convergence and stop once nothing new can be drawn', async () => {
+    const d = 8;
+    const target = plantedTarget(d, 4);
+    const res = await protes(negHamming(target), { d, seed: 1, k: 20, kTop: 4, restarts: Infinity });
+    assert.equal(res.stopReason, 'converged');
+    assert.ok(res.restarts >= 1, 'expected at least one restart');
+    assert.ok(res.uniqueEvaluations <= 2 ** d);
+    assert.deepEqual(res.best, target);
+    const once = await protes(negHamming(target), { d, seed: 1, k: 20, kTop: 4 });
+    assert.equal(once.restarts, 0);
+    assert.ok(once.uniqueEvaluations < res.uniqueEvaluations);
+  });
+
   test('the evaluation budget is exact and the run is deterministic for a seed', async () => {
     const d = 40;
     const run = () => protes(negQuadratic(plantedTarget(d, 1), 1), { d, seed: 9, maxEvaluations: 777 });
@@ -239,6 +252,10 @@ describe('protes semantics', () => {
     await assert.rejects(protes(f, { d: 4, k: 5, kTop: 6 }), isCode('bad-option'));
     await assert.rejects(protes(f, { d: 4, x0: [[0, 2, 0, 0]] }), isCode('bad-option'));
     await assert.rejects(protes(f, { d: 4, n: [2, 2] }), isCode('bad-option'));
+    await assert.rejects(
+      protes(f, { d: 4, init: { near: [1, 1, 0, 0] }, constraint: exactOnesConstraint(4, 1) }),
+      isCode('bad-option'),
+    );
     await assert.rejects(protes(async () => new Float64Array(1), { d: 4, k: 10 }), isCode('bad-values'));
   });
 });

@@ -122,7 +122,9 @@ function integerOption(value: string | undefined, name: string, min: number): nu
   return v;
 }
 
-export const solveCommand: CliCommand = {
+/** The command, writing its output through `write` (stdout by default; tests collect it). */
+export function makeSolveCommand(write: (text: string) => void = (t) => void process.stdout.write(t)): CliCommand {
+  return {
   summary: 'solve a QUBO instance (JSON) with exact sparsity',
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseCliArgs(
@@ -136,7 +138,7 @@ export const solveCommand: CliCommand = {
       USAGE,
     );
     if (values.help) {
-      process.stdout.write(USAGE + '\n');
+      write(USAGE + '\n');
       return EXIT.ok;
     }
     if (positionals.length !== 1) throw new CliError(`expected one instance file\n${USAGE}`);
@@ -159,7 +161,10 @@ export const solveCommand: CliCommand = {
     if (iterations !== undefined) settings.iterations = iterations;
     if (values.exact) settings.exact = true;
     const out = solveInstanceText(text, settings);
-    process.stdout.write(formatSolveOutput(out) + '\n');
+    write(formatSolveOutput(out) + '\n');
     return EXIT.ok;
   },
-};
+  };
+}
+
+export const solveCommand: CliCommand = makeSolveCommand();

@@ -13,6 +13,7 @@
 import { attrInt, attrInts, dimsOf, DataType, elementCount, type OnnxModel } from '../onnx';
 import type { NodeProto } from 'onnx-buf';
 import type { LayerInfo, ShapeMap } from './types';
+import { CHANNEL_NORMS, isDefaultDomain, WEIGHT_OPS } from './opRules';
 import { ShapeInferenceError } from './shapes';
 
 export interface LayerTotals {
@@ -41,8 +42,6 @@ export interface LayerAnalysis {
   totals: LayerTotals;
 }
 
-export const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
-const NORM_OPS = new Set(['BatchNormalization', 'InstanceNormalization']);
 const ACTIVATION_OPS = new Set([
   'Relu',
   'LeakyRelu',
@@ -116,7 +115,7 @@ function soleConsumer(model: OnnxModel, tensor: string): { node: NodeProto; tens
 function followers(model: OnnxModel, output: string): { norm: string | null; activation: string | null } {
   let next = soleConsumer(model, output);
   let norm: string | null = null;
-  if (next && NORM_OPS.has(next.node.opType) && next.node.input[0] === next.tensor) {
+  if (next && CHANNEL_NORMS.has(next.node.opType) && next.node.input[0] === next.tensor) {
     norm = next.node.opType;
     next = soleConsumer(model, next.node.output[0]!);
   }
@@ -219,7 +218,7 @@ function linearLayer(model: OnnxModel, shapes: ShapeMap, node: NodeProto): Layer
 export function findLayers(model: OnnxModel, shapes: ShapeMap): LayerInfo[] {
   const layers: LayerInfo[] = [];
   for (const node of model.nodes) {
-    if (!LAYER_OPS.has(node.opType) || node.domain) continue;
+    if (!WEIGHT_OPS.has(node.opType) || !isDefaultDomain(node)) continue;
     const layer = node.opType === 'Conv' || node.opType === 'ConvTranspose' ? convLayer(model, shapes, node) : linearLayer(model, shapes, node);
     if (layer) layers.push(layer);
   }
@@ -252,7 +251,7 @@ function countInitializers(model: OnnxModel, layers: LayerInfo[]): Omit<LayerTot
     const role = layerRole.get(t.name);
     if (role === 'conv') totals.convParams += n;
     else if (role === 'linear') totals.linearParams += n;
-    else if (uses.some((u) => NORM_OPS.has(u.node.opType))) totals.normParams += n;
+    else if (uses.some((u) => CHANNEL_NORMS.has(u.node.opType))) totals.normParams += n;
     else totals.otherParams += n;
   }
   return totals;

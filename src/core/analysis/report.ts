@@ -1,8 +1,10 @@
 // The analysis document (schema in docs/ANALYSIS.md) and its text rendering. The pruning report
 // grows out of this document, so everything here is plain JSON data with a schema version.
+import type { ValueInfoProto } from 'onnx-buf';
 import { loadModel, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { analyzeDependencies } from './dependencyGroups';
 import { analyzeLayers, type LayerTotals } from './layers';
+import { opLabel } from './opRules';
 import { elemTypeName, inferTensorInfo, type InputShapeSpec } from './shapes';
 import type { DependencyAnalysis, LayerInfo, LockedChannels, LockReason, ShapeMap } from './types';
 
@@ -83,9 +85,8 @@ export interface DocumentParts {
   warnings?: string[];
 }
 
-function summarise(model: OnnxModel, name: string, shapes: ShapeMap, dtype: string): TensorSummary {
-  const v = [...model.graph.input, ...model.graph.output].find((x) => x.name === name);
-  return { name, declared: (v && valueInfoDims(v)) ?? null, shape: shapes.get(name) ?? null, dtype };
+function summarise(v: ValueInfoProto, shapes: ShapeMap): TensorSummary {
+  return { name: v.name, declared: valueInfoDims(v) ?? null, shape: shapes.get(v.name) ?? null, dtype: elemTypeName(valueInfoElemType(v)) };
 }
 
 function layerStatus(layer: LayerInfo, deps: DependencyAnalysis | null): Pick<AnalysisLayer, 'group' | 'status' | 'lockReason' | 'lockDetail'> {
@@ -100,13 +101,9 @@ export function buildAnalysisDocument(parts: DocumentParts): AnalysisDocument {
   const { model, shapes, dependencies: deps } = parts;
   const opTypes: Record<string, number> = {};
   for (const n of model.nodes) {
-    const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+    const key = opLabel(n);
     opTypes[key] = (opTypes[key] ?? 0) + 1;
   }
-  const dtypeOf = (name: string) => {
-    const v = [...model.graph.input, ...model.graph.output].find((x) => x.name === name);
-    return v ? elemTypeName(valueInfoElemType(v)) : 'unknown';
-  };
   const warnings = [...(parts.warnings ?? [])];
   if (!deps) warnings.push('dependency analysis unavailable: groups, variables and locked channels are not reported');
   if (deps && deps.unknownOps.length > 0) {
@@ -122,8 +119,8 @@ export function buildAnalysisDocument(parts: DocumentParts): AnalysisDocument {
       producer: [model.proto.producerName, model.proto.producerVersion].filter(Boolean).join(' '),
       nodeCount: model.nodes.length,
       opTypes,
-      inputs: model.realInputs.map((v) => summarise(model, v.name, shapes, dtypeOf(v.name))),
-      outputs: model.outputNames.map((n) => summarise(model, n, shapes, dtypeOf(n))),
+      inputs: model.realInputs.map((v) => summarise(v, shapes)),
+      outputs: model.graph.output.map((v) => summarise(v, shapes)),
     },
     inputShape: parts.inputShapes[model.realInputs[0]?.name ?? ''] ?? [],
     inputShapes: parts.inputShapes,
@@ -150,7 +147,7 @@ export function buildAnalysisDocument(parts: DocumentParts): AnalysisDocument {
   };
 }
 
-export interface AnalyzeOptions {
+export interface AnalyzeModelOptions {
   inputShape?: InputShapeSpec;
   /** Path recorded in the document. */
   path?: string | null;
@@ -158,7 +155,7 @@ export interface AnalyzeOptions {
 }
 
 /** Shapes, layers and dependency groups of a loaded model, as one document. */
-export async function analyzeModel(model: OnnxModel, opts: AnalyzeOptions = {}): Promise<AnalysisDocument> {
+export async function analyzeModel(model: OnnxModel, opts: AnalyzeModelOptions = {}): Promise<AnalysisDocument> {
   const info = await inferTensorInfo(model, opts.inputShape, { threads: opts.threads });
   const { layers, totals } = analyzeLayers(model, info.shapes);
   return buildAnalysisDocument({
@@ -224,6 +221,8 @@ export function formatAnalysisText(doc: AnalysisDocument): string {
   for (const t of m.inputs) out.push(`input    ${t.name} ${dimsText(t.shape)} ${t.dtype}  (declared ${dimsText(t.declared)})`);
   for (const t of m.outputs) out.push(`output   ${t.name} ${dimsText(t.shape)} ${t.dtype}`);
   out.push('');
+  // Group ids join producer names and get long; the table shows a short label, listed below it.
+  const groupLabel = new Map(doc.groups.map((g) => [g.id, `g${g.index}`]));
   const rows = doc.layers.map((l, i) => [
     String(i + 1),
     l.node,
@@ -234,7 +233,7 @@ export function formatAnalysisText(doc: AnalysisDocument): string {
     String(l.groups),
     formatCount(l.params),
     formatMacs(l.macs),
-    l.group ?? '-',
+    l.group ? (groupLabel.get(l.group) ?? l.group) : '-',
     statusText(l),
   ]);
   out.push(...table(['#', 'layer', 'op', 'in→out', 'kernel', 'stride', 'groups', 'params', 'MACs', 'group', 'status'], rows, new Set([0, 6, 7, 8])));
@@ -249,6 +248,10 @@ export function formatAnalysisText(doc: AnalysisDocument): string {
   out.push(`MACs     ${formatMacs(t.macs)} (${formatCount(t.macs)}) per sample at ${shapeText}, ${t.layers} layers`);
   if (doc.dependenciesAnalysed) {
     out.push(`groups   ${t.groups} groups · ${t.variables} prunable channels (variables) · ${t.lockedChannels} locked channels`);
+    for (const g of doc.groups) {
+      const coupled = g.producers.length > 1 ? ` (${g.producers.length} producers coupled)` : '';
+      out.push(`  ${groupLabel.get(g.id)!.padEnd(5)} ${String(g.size).padStart(5)} channels  ${g.id}${coupled}`);
+    }
     for (const l of doc.locked) out.push(`locked   ${l.source} → ${l.tensor}: ${l.channels} channels, ${l.reason} (${l.detail})`);
   }
   for (const w of doc.warnings) out.push(`warning  ${w}`);

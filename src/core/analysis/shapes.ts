@@ -4,9 +4,9 @@
 // runtime computes is, by definition, the shape the pruned model will see.
 //
 // Cost: exposing every tensor keeps all activations alive at once instead of freeing them as the
-// forward pass goes, so peak memory is the sum of all activations for one input (for a 17-layer,
-// 64-channel DnCNN at 1×3×256×256 that is ~280 MB of float32). Exposed outputs also stop ORT from
-// fusing nodes, which does not matter here since only the shapes are read.
+// forward pass goes, so peak memory is the sum of all activations for one input (170 MB for the
+// 32-channel DnCNN fixture at 1×3×256×256; see docs/ANALYSIS.md). Graph optimisation is off:
+// only shapes are read, and exposed outputs would block most fusions anyway.
 import { DataType, dataTypeName, dimsOf, makeValueInfo, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
 import type { ShapeMap } from './types';

@@ -15,7 +15,7 @@ export interface CapacityLevels {
   list: Int32Array[];
   /**
    * Capacity shift sizes d > 1 the search tries besides single swaps: every difference between two
-   * allowed counts of a group with gaps, up to 4·roundTo (so an odd remainder next to the full size
+   * allowed counts of a group with gaps, up to 2·roundTo (so an odd remainder next to the full size
    * can move from one group to another in one move). Empty when all groups have unit steps.
    */
   bigSteps: Int32Array;
@@ -54,7 +54,7 @@ export function computeLevels(groupSize: Int32Array, floors: Int32Array, roundTo
       for (let a = 0; a < counts.length; a++) {
         for (let b = a + 1; b < counts.length; b++) {
           const d = counts[b]! - counts[a]!;
-          if (d > 4 * m) break;
+          if (d > 2 * m) break;
           if (d > 1) steps.add(d);
         }
       }

@@ -63,8 +63,7 @@ export class CapacityTabuSearch {
   private readonly upDelta: Float64Array;
   private readonly groupUpTabu: Int32Array;
   private readonly groupDownTabu: Int32Array;
-  private readonly scratchF: Float64Array;
-  private readonly scratchX: Uint8Array;
+  private readonly shiftOrder: Int32Array;
   private readonly downCum: Float64Array;
   private readonly upCum: Float64Array;
 
@@ -77,6 +76,8 @@ export class CapacityTabuSearch {
   private readonly traceLimit: number;
 
   private iter = 0;
+  private pairA = NONE;
+  private pairB = NONE;
   private sinceBest = 0;
   private failedKicks = 0;
   private restarts = 0;
@@ -125,8 +126,7 @@ export class CapacityTabuSearch {
     this.upDelta = new Float64Array(G * S);
     this.groupUpTabu = new Int32Array(G);
     this.groupDownTabu = new Int32Array(G);
-    this.scratchF = new Float64Array(maxC);
-    this.scratchX = new Uint8Array(maxC);
+    this.shiftOrder = new Int32Array(maxC);
     this.downCum = new Float64Array(maxC + 1);
     this.upCum = new Float64Array(maxC + 1);
 
@@ -375,50 +375,49 @@ export class CapacityTabuSearch {
   }
 
   /**
-   * Greedy drop (sign −1) or add (+1) of `depth` channels in group g: each step takes the kept
-   * channel with the lowest field (or the pruned one with the highest) and updates the group's
-   * fields. The sequence does not depend on depth, so cum[d] is the cost of shifting d channels
-   * for every d ≤ depth at once. With `apply` the moves are made for real.
+   * Capacity shift of group g: drop (sign −1) the `depth` kept channels with the lowest fields, or
+   * add (+1) the pruned ones with the highest. The exact cost of shifting the first d of that
+   * order is cum[d] = Σ ±f + Σ_{pairs among them} Q_ij (the pairs' couplings are counted once in
+   * the fields of both), built for every d ≤ depth in O(size·depth + depth²). With `apply` the
+   * first `depth` are moved for real.
    */
   private greedyRun(g: number, depth: number, sign: number, cum: Float64Array, apply: boolean): void {
-    const { inst } = this;
+    const { inst, f, x } = this;
     const s = inst.groupStart[g]!;
     const C = inst.groupSize[g]!;
     const Q = inst.Q[g]!;
-    const sf = this.scratchF;
-    const sx = this.scratchX;
-    for (let a = 0; a < C; a++) {
-      sf[a] = this.f[s + a]!;
-      sx[a] = this.x[s + a]!;
+    const ord = this.shiftOrder;
+    const want = sign < 0 ? 1 : 0;
+    let len = 0;
+    for (let i = s; i < s + C; i++) {
+      if (x[i] !== want) continue;
+      const v = -sign * f[i]!;
+      if (len === depth && v >= -sign * f[ord[len - 1]!]!) continue;
+      let p = len < depth ? len++ : len - 1;
+      while (p > 0 && -sign * f[ord[p - 1]!]! > v) {
+        ord[p] = ord[p - 1]!;
+        p--;
+      }
+      ord[p] = i;
     }
-    let total = 0;
     cum[0] = 0;
     for (let r = 0; r < depth; r++) {
-      let pick = NONE;
+      const i = ord[r]!;
+      const row = (i - s) * C - s;
+      let pair = 0;
+      for (let q = 0; q < r; q++) pair += Q[row + ord[q]!]!;
+      cum[r + 1] = cum[r]! - sign * f[i]! + pair;
+    }
+    if (!apply) return;
+    for (let r = 0; r < depth; r++) {
+      const i = ord[r]!;
       if (sign < 0) {
-        let bv = INF;
-        for (let a = 0; a < C; a++) if (sx[a] && sf[a]! < bv) ((bv = sf[a]!), (pick = a));
-        total += bv;
-        sx[pick] = 0;
-        const row = pick * C;
-        for (let b = 0; b < C; b++) sf[b]! += Q[row + b]!;
-        if (apply) {
-          this.remove(s + pick);
-          this.tabuUntil[s + pick] = this.iter + this.tenurePruned + this.rng.nextInt(3);
-        }
+        this.remove(i);
+        this.tabuUntil[i] = this.iter + this.tenurePruned + this.rng.nextInt(3);
       } else {
-        let bv = Number.NEGATIVE_INFINITY;
-        for (let a = 0; a < C; a++) if (!sx[a] && sf[a]! > bv) ((bv = sf[a]!), (pick = a));
-        total -= bv;
-        sx[pick] = 1;
-        const row = pick * C;
-        for (let b = 0; b < C; b++) sf[b]! -= Q[row + b]!;
-        if (apply) {
-          this.add(s + pick);
-          this.tabuUntil[s + pick] = this.iter + this.tenureKept + this.rng.nextInt(3);
-        }
+        this.add(i);
+        this.tabuUntil[i] = this.iter + this.tenureKept + this.rng.nextInt(3);
       }
-      cum[r + 1] = total;
     }
   }
 
@@ -567,17 +566,10 @@ export class CapacityTabuSearch {
           }
         }
       }
-      const pair = (a: number, a2: number, b: number, b2: number): [number, number, number] => {
-        if (a === NONE || b === NONE) return [INF, NONE, NONE];
-        if (a !== b) return [this.downDelta[a * S + k]! + this.upDelta[b * S + k]!, a, b];
-        const d1 = b2 !== NONE ? this.downDelta[a * S + k]! + this.upDelta[b2 * S + k]! : INF;
-        const d2 = a2 !== NONE ? this.downDelta[a2 * S + k]! + this.upDelta[b * S + k]! : INF;
-        return d1 <= d2 ? [d1, a, b2] : [d2, a2, b];
-      };
-      const [md, ma, mb] = pair(da, da2, ua, ua2);
-      if (md < mDelta) ((mDelta = md), (mType = 2), (mA = ma), (mB = mb), (mStep = this.steps[k]!));
-      const [yd, ya, yb] = pair(dy, dy2, uy, uy2);
-      if (yd < yDelta) ((yDelta = yd), (yType = 2), (yA = ya), (yB = yb), (yStep = this.steps[k]!));
+      const md = this.pairShift(k, da, da2, ua, ua2);
+      if (md < mDelta) ((mDelta = md), (mType = 2), (mA = this.pairA), (mB = this.pairB), (mStep = this.steps[k]!));
+      const yd = this.pairShift(k, dy, dy2, uy, uy2);
+      if (yd < yDelta) ((yDelta = yd), (yType = 2), (yA = this.pairA), (yB = this.pairB), (yStep = this.steps[k]!));
     }
 
     if (yType === 0) {
@@ -611,6 +603,22 @@ export class CapacityTabuSearch {
     }
     if (this.E < this.bestE - eps) this.recordBest();
     else if (++this.sinceBest >= this.stallLimit) this.kick(false);
+  }
+
+  /** Best shift of steps[k] from one of the two best donors to one of the two best receivers (distinct groups). */
+  private pairShift(k: number, a: number, a2: number, b: number, b2: number): number {
+    const S = this.steps.length;
+    if (a === NONE || b === NONE) return INF;
+    if (a !== b) {
+      this.pairA = a;
+      this.pairB = b;
+      return this.downDelta[a * S + k]! + this.upDelta[b * S + k]!;
+    }
+    const d1 = b2 !== NONE ? this.downDelta[a * S + k]! + this.upDelta[b2 * S + k]! : INF;
+    const d2 = a2 !== NONE ? this.downDelta[a2 * S + k]! + this.upDelta[b * S + k]! : INF;
+    if (d1 <= d2) ((this.pairA = a), (this.pairB = b2));
+    else ((this.pairA = a2), (this.pairB = b));
+    return Math.min(d1, d2);
   }
 
   // ---- diversification -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { Rng } from '../util/rng';
 import { Adam } from './adam';
-import type { SamplingConstraint } from './constraint';
+import { satisfies, type SamplingConstraint } from './constraint';
 import { TtError } from './errors';
 import { logLikelihoods, meanLogLikelihoodGradient } from './ttLikelihood';
 import { sampleTt } from './ttSampler';
@@ -140,12 +140,12 @@ export async function protes(f: BlackBox, options: ProtesOptions): Promise<Prote
     const scored = new Uint8Array(cands.length);
     const keys = cands.map(keyOf);
     const fresh: number[] = [];
-    const pending = new Map<string, number>();
+    const pending = new Set<string>();
     for (let i = 0; i < cands.length; i++) {
       const key = keys[i]!;
       if (cache.has(key) || pending.has(key)) continue;
       if (unique + fresh.length >= o.maxEvaluations) continue;
-      pending.set(key, fresh.length);
+      pending.add(key);
       fresh.push(i);
     }
     if (fresh.length > 0) {
@@ -191,7 +191,11 @@ export async function protes(f: BlackBox, options: ProtesOptions): Promise<Prote
     const dist = new TtDistribution(n, o.rank);
     const initialise = (near: ArrayLike<number> | null) => {
       if (o.init === 'random') dist.randomise(rng, o.initNoise);
-      else initNear(dist, near ?? o.init.near, o.init.mass, o.initNoise, rng, o.constraint);
+      else {
+        // The best point may be a caller's initial point that breaks the constraint.
+        const centre = near && (!o.constraint || satisfies(o.constraint, near)) ? near : o.init.near;
+        initNear(dist, centre, o.init.mass, o.initNoise, rng, o.constraint);
+      }
       return new Adam(dist.logCores, o.lr);
     };
     let adam = initialise(null);
@@ -423,7 +427,10 @@ function resolveOptions(opt: ProtesOptions): Resolved {
   if (opt.init !== undefined && opt.init !== 'random') {
     const mass = opt.init.mass ?? 0.5;
     if (!(mass > 0 && mass < 1)) throw new TtError('bad-option', `init.mass must be in (0, 1), got ${mass}.`);
-    init = { near: opt.init.near, mass };
+    init = { near: toRow(opt.init.near, n, 'init.near'), mass };
+    if (opt.constraint && !satisfies(opt.constraint, init.near)) {
+      throw new TtError('bad-option', 'init.near does not satisfy the constraint, so it cannot be given probability mass.');
+    }
   }
   const initNoise = opt.initNoise ?? (init === 'random' ? 1 : 0.1);
   if (!(initNoise >= 0) || !Number.isFinite(initNoise)) throw new TtError('bad-option', `initNoise must be ≥ 0, got ${initNoise}.`);

@@ -22,15 +22,13 @@ export const poolRules: RuleTable = {
       const idx = node.output[1]!;
       const dy = dY[0]!;
       const overlap = win.kernel.some((k, i) => win.strides[i]! < win.dilations[i]! * (k - 1) + 1);
-      if (!overlap) {
-        // Each input element belongs to at most one window: a plain scatter (MaxUnpool) is exact.
-        return [e.op1('MaxUnpool', [dy, idx, e.shape(x)], { kernel_shape: win.kernel, strides: win.strides, pads: win.pads })];
-      }
-      if (ctx.opset < 16) ctx.fail(node, 'no-gradient-rule', 'MaxPool with overlapping windows needs ScatterElements(reduction="add"), i.e. opset ≥ 16');
+      // Disjoint windows never name an element twice, so a plain scatter is exact; overlapping
+      // ones can, and need the summing scatter (opset 16).
+      if (overlap && ctx.opset < 16) ctx.fail(node, 'no-gradient-rule', 'MaxPool with overlapping windows needs ScatterElements(reduction="add"), i.e. opset ≥ 16');
       const flat = e.reshape(dy, [-1]);
       const flatIdx = e.reshape(idx, [-1]);
       const zeros = e.op1('ConstantOfShape', [e.reshape(e.op1('Size', [x]), [1])], { value: makeTensor('value', [1], Float32Array.of(0), DataType.FLOAT) });
-      const sum = e.op1('ScatterElements', [zeros, flatIdx, flat], { axis: 0, reduction: 'add' });
+      const sum = e.op1('ScatterElements', [zeros, flatIdx, flat], { axis: 0, reduction: overlap ? 'add' : undefined });
       return [e.reshapeLike(sum, x)];
     },
   },

@@ -120,7 +120,7 @@ function transpose2(a: Float64Array, rows: number, cols: number): Float64Array {
   return t;
 }
 
-function periodicBackward(ctx: RuleContext, node: NodeProto, dy: string, x: string, r: number, scales: number[], m: InterpMode): string | undefined {
+function periodicBackward(ctx: RuleContext, dy: string, x: string, r: number, scales: number[], m: InterpMode): string | undefined {
   const { e } = ctx;
   const sp = r - 2;
   const taps: PeriodicTaps[] = [];
@@ -158,7 +158,7 @@ function periodicBackward(ctx: RuleContext, node: NodeProto, dy: string, x: stri
   return e.reshapeLike(g, x);
 }
 
-function matrixBackward(ctx: RuleContext, node: NodeProto, dy: string, x: string, r: number, scales: number[], m: InterpMode, outDims: number[]): string | undefined {
+function matrixBackward(ctx: RuleContext, dy: string, x: string, r: number, scales: number[], m: InterpMode, outDims: number[]): string | undefined {
   const { e } = ctx;
   const inDims = ctx.shapes.get(x);
   const resized = scales.map((s, i) => (s !== 1 || (typeof inDims?.[i] === 'number' && outDims[i] !== inDims[i]) ? i : -1)).filter((i) => i >= 0);
@@ -197,17 +197,17 @@ export const resizeRules: RuleTable = {
       else if (sizeIn && sizeIn.length > 0) {
         for (const [i, a] of axes.entries()) {
           const d = inDims?.[a];
-          if (typeof d !== 'number') ctx.fail(node, 'shape-unknown', 'Resize by output sizes needs static input sizes for its backward rule');
+          if (typeof d !== 'number') return ctx.fail(node, 'shape-unknown', 'Resize by output sizes needs static input sizes for its backward rule');
           scales[a] = f32(sizeIn[i]! / d);
         }
       } else ctx.fail(node, 'no-gradient-rule', 'Resize with run-time scales or sizes has no backward rule');
       const integer = scales[0] === 1 && scales[1] === 1 && r >= 3 && scales.every((s) => Number.isInteger(s) && s >= 1);
       if (integer) {
-        const g = periodicBackward(ctx, node, dY[0]!, x, r, scales, m);
+        const g = periodicBackward(ctx, dY[0]!, x, r, scales, m);
         if (g) return [g];
       }
       if (outDims && outDims.slice(2).every((d) => typeof d === 'number')) {
-        const g = matrixBackward(ctx, node, dY[0]!, x, r, scales, m, outDims as number[]);
+        const g = matrixBackward(ctx, dY[0]!, x, r, scales, m, outDims as number[]);
         if (g) return [g];
       }
       return ctx.fail(

@@ -5,8 +5,6 @@ import { DataType, attrInt, attrInts, attrString, makeTensor } from '../../onnx'
 import { constInts } from '../shapes';
 import type { GradRule, RuleContext, RuleTable } from './types';
 
-const BIG = 2 ** 62;
-
 const reshapeBack: GradRule = {
   inputs: () => [0],
   outputs: [0],
@@ -194,7 +192,7 @@ export const structureRules: RuleTable = {
       const axis = normAxis(ctx, node, attrInt(node, 'axis', 0), data);
       const idxDims = ctx.shapes.get(indices);
       const q = idxDims?.length;
-      if (q === undefined) ctx.fail(node, 'shape-unknown', 'the rank of the Gather indices is unknown');
+      if (q === undefined) return ctx.fail(node, 'shape-unknown', 'the rank of the Gather indices is unknown');
       // Bring dy to data's rank with the gathered positions on one axis of length K.
       let g = dY[0]!;
       let idx = asInt64(ctx, indices);
@@ -216,7 +214,7 @@ export const structureRules: RuleTable = {
       const ints = constInts(ctx.model, indices);
       const D = ctx.shapes.get(data)?.[axis];
       if (!ints || typeof D !== 'number') {
-        ctx.fail(node, 'no-gradient-rule', 'Gather backward below opset 16 needs constant indices and a static size along the gather axis');
+        return ctx.fail(node, 'no-gradient-rule', 'Gather backward below opset 16 needs constant indices and a static size along the gather axis');
       }
       const K = ints.length;
       const oneHot = new Float32Array(K * D);

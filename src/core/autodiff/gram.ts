@@ -1,0 +1,17 @@
+import { AutodiffError } from './errors';
+import type { Emitter } from './emitter';
+import type { ShapeInfo } from './shapes';
+
+/**
+ * Gram matrix G = Σ over samples and positions of a·aᵀ (channels × channels) of a tensor
+ * [N, C, ...] or [N, C], so that only C×C numbers leave the runtime (METHOD §4).
+ */
+export function emitGram(e: Emitter, shapes: ShapeInfo, tensor: string): string {
+  const r = shapes.rank(tensor);
+  if (r === undefined || r < 2) throw new AutodiffError('shape-unknown', `Gram matrix of '${tensor}': its rank is ${r ?? 'unknown'}; need [N, C] or [N, C, ...]`);
+  if (r === 2) return e.op1('Gemm', [tensor, tensor], { transA: 1 });
+  // Per-sample [C, P]·[P, C] products summed over samples: no copy of the activation is made.
+  const rows = e.reshape(tensor, [0, 0, -1]);
+  const per = e.op1('MatMul', [rows, e.op1('Transpose', [rows], { perm: [0, 2, 1] })]);
+  return e.reduceSum(per, [0], false);
+}

@@ -1,0 +1,5 @@
+export { buildGradientModel, type GradientModel, type GradientOptions } from './buildGradient';
+export { AutodiffError, type AutodiffErrorCode } from './errors';
+export type { LossSpec, MseLoss, CrossEntropyLoss } from './loss';
+export { differentiableOps } from './rules';
+export { inferShapes, type Dim, ShapeInfo } from './shapes';
