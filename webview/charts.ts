@@ -3,6 +3,7 @@
 // theme changes (the body's class changes).
 import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
 import type { RunViewState } from '../src/protocol';
+import { energySeries } from './render';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
 
@@ -64,7 +65,7 @@ export class ReportCharts {
 
   update(s: RunViewState | undefined): void {
     this.ensure();
-    const energy = s?.energy ?? [];
+    const energy = energySeries(s?.energy ?? []);
     const refine = s?.refine ?? [];
     this.energy!.data.datasets[0]!.data = energy.map((pt) => ({ x: pt.iteration, y: pt.energy }));
     this.refine!.data.datasets[0]!.data = refine.map((pt) => ({ x: pt.evaluations, y: pt.best }));

@@ -216,3 +216,14 @@ export function renderModel(m: ModelViewState | undefined, highlight?: string): 
     }
   }
 }
+
+/**
+ * The energy trace to draw: the last run of strictly increasing iterations. A new solve (restart,
+ * baseline) or the final full trace starts again at a lower iteration; drawing all of it as one
+ * line would zig-zag back across the chart.
+ */
+export function energySeries(points: readonly { iteration: number; energy: number }[]): { iteration: number; energy: number }[] {
+  let start = 0;
+  for (let i = 1; i < points.length; i++) if (points[i]!.iteration <= points[i - 1]!.iteration) start = i;
+  return points.slice(start);
+}

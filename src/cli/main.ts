@@ -56,6 +56,7 @@ export function register(name: string, load: () => Promise<CliCommand>): void {
 // --- registered commands (one line each) ---
 register('analyze', async () => (await import('./commands/analyze')).analyzeCommand);
 register('demo', async () => (await import('./commands/demo')).demoCommand);
+register('importance', async () => (await import('./commands/importance')).importanceCommand);
 register('solve', async () => (await import('./commands/solve')).solveCommand);
 
 if (require.main === module) {

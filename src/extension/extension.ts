@@ -1,6 +1,7 @@
 // Entry point of the VS Code extension. Wires the commands, the two trees, the model editor, the
 // report panel and its serializer; every disposable goes into context.subscriptions. Nothing heavy
 // runs here: analyses and pruning runs go to the worker process (dist/worker.js).
+import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -36,6 +37,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const runs = new RunsTreeProvider(log);
   const runsView = vscode.window.createTreeView('quboPrune.runs', { treeDataProvider: runs });
   context.subscriptions.push(analyzer, layers, layersView, runs, runsView);
+  // The layer tree shows the same model after a restart.
+  const CURRENT_KEY = 'quboPrune.currentModel';
+  context.subscriptions.push(analyzer.onDidChangeCurrent((m) => void context.workspaceState.update(CURRENT_KEY, m)));
+  const remembered = context.workspaceState.get<string>(CURRENT_KEY);
+  if (remembered && vscode.workspace.isTrusted && existsSync(remembered)) analyzer.setCurrent(remembered);
 
   const revealInTree = (model: string, id: string) => {
     if (analyzer.current !== model) return;

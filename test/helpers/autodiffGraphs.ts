@@ -2,6 +2,11 @@
 // test sits downstream of a per-sample gate, so the gate gradient passes through its rule), plus
 // composites. Every case has float inputs, a loss spec and seeded random feeds.
 import type { NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
+import { readFileSync } from 'node:fs';
+import { loadModel } from '../../src/core/onnx';
+import { inferShapes as analysisShapes } from '../../src/core/analysis/shapes';
+import { analyzeDependencies } from '../../src/core/analysis/dependencyGroups';
+import { buildGatedModel } from '../../src/core/prune/gatedModel';
 import { DataType, floatTensor, int64Tensor, makeModel, makeNode, makeValueInfo, OnnxModel, type AttrValue } from '../../src/core/onnx';
 import type { LossSpec } from '../../src/core/autodiff';
 import { inferShapes } from '../../src/core/autodiff';
@@ -374,7 +379,8 @@ export function compositeCase(kind: 'mse' | 'cross-entropy', opts: { seed?: numb
   const a1 = b.op1('Mul', [b.op1('Relu', [bn]), g1]);
   const pooled = b.op1('MaxPool', [a1], { kernel_shape: [2, 2], strides: [2, 2] });
   const a2 = b.op1('Mul', [b.op1('LeakyRelu', [b.conv(pooled, 8, 6)], { alpha: 0.1 }), g2]);
-  const up = b.op1('Resize', [a2, '', b.constF([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+  // An empty roi rather than an absent one: Resize-11 requires the input.
+  const up = b.op1('Resize', [a2, b.constF([], [0]), b.constF([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
   const skip = b.op1('Add', [up, b.conv(a1, 8, 6, 1)]);
   const ct = b.op1('ConvTranspose', [pooled, b.weight([8, 2, 2, 2]), b.weight([2], 0.1)], { kernel_shape: [2, 2], strides: [2, 2] });
   const cat = b.op1('Concat', [skip, ct], { axis: 1 });
@@ -414,3 +420,53 @@ export function insertGates(model: OnnxModel, tensors: string[]): { model: OnnxM
   m.invalidate();
   return { model: m, gates };
 }
+
+const FIX = 'test/fixtures';
+
+function readF32(file: string): Float32Array {
+  const b = readFileSync(file);
+  const out = new Float32Array(b.byteLength / 4);
+  for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(i * 4);
+  return out;
+}
+
+/** `count` crops of size s×s from a [1, 3, H, W] image (second crop mirrored), as [count, 3, s, s]. */
+function crops(img: Float32Array, H: number, W: number, s: number, count: number, rng: Rng): Float32Array {
+  const out = new Float32Array(count * 3 * s * s);
+  for (let n = 0; n < count; n++) {
+    const y0 = rng.nextInt(H - s + 1);
+    const x0 = rng.nextInt(W - s + 1);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < s; y++)
+        for (let x = 0; x < s; x++) {
+          const xs = n % 2 === 1 ? s - 1 - x : x;
+          out[((n * 3 + c) * s + y) * s + x] = img[(c * H + y0 + y) * W + x0 + xs]!;
+        }
+  }
+  return out;
+}
+
+/**
+ * A trained fixture gated per sample by the project's gated-model builder, fed with crops of its
+ * reference input; wrt = every gate plus the image input.
+ */
+export async function fixtureCase(name: string, batch: number, size = 32, seed = 1): Promise<GradCase> {
+  const model = await loadModel(`${FIX}/${name}.onnx`);
+  const shapes = await analysisShapes(model, [1, 3, size, size]);
+  const gated = buildGatedModel(model, analyzeDependencies(model, shapes), { layout: 'per-sample' });
+  const meta = JSON.parse(readFileSync(`${FIX}/models.json`, 'utf8')).models[name];
+  const [, , H, W] = meta.ref.input_shape as number[];
+  const rng = new Rng(seed);
+  const input = crops(readF32(`${FIX}/${meta.ref.input}`), H!, W!, size, batch, rng);
+  const feeds: Record<string, Feed> = { [meta.input_name]: { dims: [batch, 3, size, size], data: input } };
+  for (const g of gated.gateInputs) feeds[g.name] = { dims: [batch, g.size, 1, 1], data: new Float32Array(batch * g.size).fill(1) };
+  const wrt = [...gated.gateInputs.map((g) => g.name), meta.input_name as string];
+  if (meta.task === 'classify') {
+    const labels = BigInt64Array.from({ length: batch }, () => BigInt(rng.nextInt(4)));
+    return { name, model: gated.model, feeds, wrt, loss: { kind: 'cross-entropy', output: meta.output_name, labels: 'labels' }, lossFeed: { dims: [batch], data: labels } };
+  }
+  // A target far from the output keeps the loss near 0.1–0.3, well above float32 rounding.
+  const target = Float32Array.from(input, () => rng.next());
+  return { name, model: gated.model, feeds, wrt, loss: { kind: 'mse', output: meta.output_name, target: 'target' }, lossFeed: { dims: [batch, 3, size, size], data: target } };
+}
+

@@ -10,7 +10,7 @@ import { parseQuboJson, QuboError } from '../../src/core/qubo';
 const INSTANCE = {
   objective: 'hybrid',
   alpha: 0.5,
-  beta: 0.4,
+  beta: 2,
   rho: 0.25,
   sparsity: 0.5,
   groups: [
@@ -65,7 +65,7 @@ describe('qubo-prune solve', () => {
     );
     assert.deepEqual(doc.groups[2].keep, [0, 1]);
     const conv1 = doc.groups[0].keep as number[];
-    // Channels 0 and 1 are near-duplicates: with β = 0.4 the solver keeps at most one of them.
+    // Channels 0 and 1 are near-duplicates: with β = 2 the solver keeps at most one of them.
     assert.ok(!(conv1.includes(0) && conv1.includes(1)), `kept ${conv1}`);
     assert.ok(doc.energy <= doc.greedyEnergy + 1e-12);
     assert.ok(doc.lowerBound <= doc.energy);

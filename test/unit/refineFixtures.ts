@@ -105,3 +105,42 @@ export async function bruteForceBest(p: Problem, slots: readonly SwapSlot[], sco
 export function groupCounts(mask: Uint8Array, groups: readonly RefineGroup[]): number[] {
   return groups.map((g) => Array.from(g.variables).reduce((a, v) => a + mask[v]!, 0));
 }
+
+/**
+ * A metric with cross-layer interactions: channel j of group g contributes v_j only in proportion
+ * to how much of its (random, sparse) input from group g−1 is kept, so blocks cannot be solved
+ * independently.
+ */
+export function chainMetric(p: Problem, seed: number, noise = 0.6): MaskScore {
+  const rng = new Rng(7000 + seed);
+  const v = Float64Array.from(p.gain, (h) => h + noise * rng.normal());
+  const W = p.groups.map((g, gi) => {
+    if (gi === 0) return null;
+    const prev = p.groups[gi - 1]!.variables.length;
+    return Float64Array.from({ length: g.variables.length * prev }, () => (rng.next() < 0.3 ? rng.next() : 0));
+  });
+  const f = (m: Uint8Array) => {
+    let s = 0;
+    p.groups.forEach((g, gi) => {
+      const w = W[gi];
+      const prevVars = gi > 0 ? p.groups[gi - 1]!.variables : null;
+      g.variables.forEach((j, a) => {
+        if (!m[j]) return;
+        let frac = 1;
+        if (w && prevVars) {
+          let kept = 0;
+          let all = 0;
+          for (let b = 0; b < prevVars.length; b++) {
+            const x = w[a * prevVars.length + b]!;
+            all += x;
+            kept += x * m[prevVars[b]!]!;
+          }
+          frac = all > 0 ? kept / all : 1;
+        }
+        s += v[j]! * (0.5 + 0.5 * frac);
+      });
+    });
+    return s;
+  };
+  return async (masks) => Float64Array.from(masks, f);
+}

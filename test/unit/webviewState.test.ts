@@ -189,3 +189,18 @@ describe('symbolic input shapes', () => {
     assert.equal(fillSymbolicShape("input 'x' declares no shape; give an input shape (CLI: --input-shape)", 256), undefined);
   });
 });
+
+describe('energy chart series', () => {
+  test('only the last increasing run of iterations is drawn', async () => {
+    const { energySeries } = await import('../../webview/render');
+    const live = [
+      { iteration: 0, energy: 300 },
+      { iteration: 7936, energy: -120 },
+      { iteration: 23296, energy: -121 },
+    ];
+    assert.deepEqual(energySeries(live), live);
+    const full = [0, 1, 2].map((i) => ({ iteration: i, energy: 300 - i }));
+    assert.deepEqual(energySeries([...live, ...full]), full);
+    assert.deepEqual(energySeries([]), []);
+  });
+});

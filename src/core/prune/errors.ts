@@ -1,6 +1,7 @@
 export type PruneErrorCode =
   | 'bad-mask'
   | 'empty-group'
+  | 'empty-tensor'
   | 'bad-sparsity'
   | 'bad-option'
   | 'unknown-method'

@@ -37,6 +37,40 @@ export function validateKeep(deps: DependencyAnalysis, keep: Uint8Array): void {
     for (const v of g.variables) n += keep[v] ? 1 : 0;
     if (n === 0) throw new PruneError('empty-group', `the mask removes every channel of group '${g.id}'; keep at least one`);
   }
+  const empty = emptyTensors(deps, keep);
+  if (empty.length > 0) {
+    throw new PruneError('empty-tensor', `the mask removes every channel of '${empty[0]}'${empty.length > 1 ? ` (and ${empty.length - 1} more)` : ''}, part of a group split by Split/Slice; keep at least one channel there`);
+  }
+}
+
+/**
+ * Tensors left with no channel. Group floors prevent this unless a group is cut into parts by
+ * Split/Slice: a part can lose all its channels while the group keeps others, and a zero-channel
+ * tensor cannot be exported.
+ */
+export function emptyTensors(deps: DependencyAnalysis, keep: Uint8Array): string[] {
+  const out: string[] = [];
+  for (const [name, t] of deps.tensors) {
+    if (t.variable.length === 0) continue;
+    let alive = false;
+    for (const v of t.variable) if (v < 0 || keep[v]) alive = true;
+    if (!alive) out.push(name);
+  }
+  return out;
+}
+
+/** Keeps the best-scored channel of every tensor the mask would empty; returns how many were added. */
+export function repairEmptyTensors(deps: DependencyAnalysis, keep: Uint8Array, scores: ArrayLike<number>): number {
+  let added = 0;
+  for (const name of emptyTensors(deps, keep)) {
+    const t = deps.tensors.get(name)!;
+    if (t.variable.some((v) => v < 0 || keep[v])) continue;
+    let best = t.variable[0]!;
+    for (const v of t.variable) if (scores[v]! > scores[best]! || (scores[v] === scores[best] && v < best)) best = v;
+    keep[best] = 1;
+    added++;
+  }
+  return added;
 }
 
 /** Kept / total per group. */
@@ -67,6 +101,7 @@ export function greedyMask(deps: DependencyAnalysis, scores: ArrayLike<number>, 
     for (let k = 0; k < floors[gi]!; k++) keep[order[k]!] = 1;
     count += floors[gi]!;
   });
+  count += repairEmptyTensors(deps, keep, scores);
   const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !keep[i]).sort(better);
   for (let k = 0; count < K && k < rest.length; k++, count++) keep[rest[k]!] = 1;
   return applyRoundTo(deps, keep, scores, opts);
@@ -94,6 +129,7 @@ export function applyRoundTo(deps: DependencyAnalysis, keep: Uint8Array, scores:
     const order = vars.sort((a, b) => (keep[b]! - keep[a]!) || better(a, b));
     order.forEach((v, k) => (out[v] = k < target ? 1 : 0));
   });
+  repairEmptyTensors(deps, out, scores);
   return out;
 }
 

@@ -637,10 +637,28 @@ export class CapacityTabuSearch {
       this.load(this.randomStart());
       return;
     }
-    this.load(this.bestX);
+    if (this.restarts % 64 === 0) this.load(this.bestX);
+    else this.revertToBest();
     const span = Math.max(1, Math.min(this.K, this.n - this.K));
-    const strength = Math.min(span, 1 + Math.floor(this.failedKicks / 2) + rng.nextInt(Math.max(1, Math.ceil(0.05 * span))));
+    const KF = Number(process.env.QK_FRAC ?? 0.05), KG = Number(process.env.QK_GROW ?? 2), KM = Number(process.env.QK_MAX ?? 1e9);
+    const strength = Math.min(span, KM, 1 + Math.floor(this.failedKicks / KG) + rng.nextInt(Math.max(1, Math.ceil(KF * span))));
     for (let r = 0; r < strength; r++) this.randomMove();
+  }
+
+  /**
+   * Back to the best point by flipping only the channels that differ, so a kick costs
+   * O(differences · group size) instead of a full O(Σ size²) reload (which still runs every 64th
+   * kick to wash out rounding drift in the fields).
+   */
+  private revertToBest(): void {
+    const { x, bestX, n } = this;
+    for (let i = 0; i < n; i++) if (x[i] === 1 && bestX[i] === 0) this.remove(i);
+    for (let i = 0; i < n; i++) if (x[i] === 0 && bestX[i] === 1) this.add(i);
+    this.E = this.bestE;
+    this.tabuUntil.fill(0);
+    this.groupUpTabu.fill(0);
+    this.groupDownTabu.fill(0);
+    this.recheckAt.fill(0);
   }
 
   private randomStart(): Uint8Array {

@@ -59,7 +59,7 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
         typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return { session, provider: p, skipped };
     } catch (err) {
-      const msg = (err as Error).message.split('\n')[0];
+      const msg = shortReason((err as Error).message);
       if (choice !== 'auto') {
         throw new ProviderError(`execution provider '${p}' could not start: ${msg}${p === 'cuda' ? ' (install the CUDA provider: see README, "GPU")' : ''}`);
       }
@@ -67,6 +67,14 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
     }
   }
   throw new ProviderError(`no execution provider could start: ${skipped.join('; ')}`);
+}
+
+/** onnxruntime's messages carry source paths and lambdas; keep the part a user can act on. */
+function shortReason(message: string): string {
+  const first = message.split('\n')[0]!;
+  const adapter = /Failed to get a WebGPU adapter:?\s*(.*)$/.exec(first);
+  if (adapter) return `no WebGPU adapter (${adapter[1] || 'none found'}; needs a GPU with Vulkan, Metal or D3D12 drivers)`;
+  return first.replace(/^\/onnxruntime_src\/\S+\s+/, '');
 }
 
 export { ort };

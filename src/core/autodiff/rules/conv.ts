@@ -91,6 +91,28 @@ export function convAdjoint(ctx: RuleContext, dy: string, w: string, win: Explic
   return e.op1('Pad', [ct, pads]);
 }
 
+/**
+ * W'[g·Ci + ci, co, k'] = W[g·Co + co, ci, K−1−k'] for weights [Cout, Cin/group, k...]: the
+ * weight of the Conv that is the adjoint of a stride-1 Conv.
+ */
+export function flipTransposeWeight(w: Float32Array, dims: number[], group: number): { data: Float32Array; dims: number[] } {
+  const [cout, cinG, ...k] = dims as [number, number, ...number[]];
+  const coutG = cout / group;
+  const K = k.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(w.length);
+  for (let g = 0; g < group; g++) {
+    for (let co = 0; co < coutG; co++) {
+      for (let ci = 0; ci < cinG; ci++) {
+        const src = ((g * coutG + co) * cinG + ci) * K;
+        const dst = ((g * cinG + ci) * coutG + co) * K;
+        // Reversing the flattened kernel reverses every spatial axis at once.
+        for (let q = 0; q < K; q++) out[dst + q] = w[src + K - 1 - q]!;
+      }
+    }
+  }
+  return { data: out, dims: [cinG * group, coutG, ...k] };
+}
+
 export const convRules: RuleTable = {
   Conv: {
     outputs: [0],
@@ -101,7 +123,18 @@ export const convRules: RuleTable = {
       const wDims = ctx.shapes.get(w);
       const kw = wDims?.slice(2).map((d) => (typeof d === 'number' ? d : NaN));
       const win = explicitWindow(ctx, node, x, kw);
-      return [convAdjoint(ctx, dY[0]!, w, win, attrInt(node, 'group', 1), x, node.output[0]!)];
+      const group = attrInt(node, 'group', 1);
+      const sp = win.kernel.length;
+      // Stride 1: the adjoint is an ordinary Conv with the flipped, transposed kernel and pads
+      // d(k−1) − p, several times faster in onnxruntime than ConvTranspose.
+      const wc = ctx.model.constant(w);
+      const flippedPads = win.pads.map((p, i) => win.dilations[i % sp]! * (win.kernel[i % sp]! - 1) - p);
+      if (win.strides.every((s) => s === 1) && wc && wc.data instanceof Float32Array && flippedPads.every((p) => p >= 0)) {
+        const f = flipTransposeWeight(wc.data, wc.dims, group);
+        const dx = ctx.e.op1('Conv', [dY[0]!, ctx.e.constF32(f.data, f.dims)], { kernel_shape: win.kernel, dilations: win.dilations, group, pads: flippedPads });
+        return [dx];
+      }
+      return [convAdjoint(ctx, dY[0]!, w, win, group, x, node.output[0]!)];
     },
   },
   ConvTranspose: {

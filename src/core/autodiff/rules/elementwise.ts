@@ -15,6 +15,11 @@ function where(ctx: RuleContext, cond: string, a: string, b: string): string {
   return ctx.e.op1('Where', [cond, a, b]);
 }
 
+/** A boolean tensor as 0/1 floats: Cast + Mul runs faster than Where on onnxruntime's CPU provider. */
+function mask(ctx: RuleContext, cond: string): string {
+  return ctx.e.op1('Cast', [cond], { to: DataType.FLOAT });
+}
+
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
@@ -61,12 +66,15 @@ export const elementwiseRules: RuleTable = {
     // The graph computes in float32; a cast to another float type is undone for the gradient.
     backward: (ctx, node, dY) => [attrInt(node, 'to', 0) === DataType.FLOAT ? dY[0]! : ctx.e.op1('Cast', [dY[0]!], { to: DataType.FLOAT })],
   },
-  Relu: unary(({ e }, node, dy) => e.op1('Where', [e.op1('Greater', [node.output[0]!, e.scalarF(0)]), dy, e.scalarF(0)])),
+  // y > 0 ⇔ x > 0; the mask is read from y so the pre-activation need not stay alive.
+  Relu: unary((ctx, node, dy) => ctx.e.mul(dy, mask(ctx, ctx.e.op1('Greater', [node.output[0]!, ctx.e.scalarF(0)])))),
   LeakyRelu: unary((ctx, node, dy) => {
     const { e } = ctx;
     const alpha = attrFloat(node, 'alpha', 0.01);
     const ref = alpha >= 0 ? node.output[0]! : node.input[0]!;
-    return where(ctx, e.op1('Greater', [ref, e.scalarF(0)]), dy, e.mulScalar(dy, alpha));
+    // factor = 1 where x > 0, α elsewhere: m·(1 − α) + α
+    const m = mask(ctx, e.op1('Greater', [ref, e.scalarF(0)]));
+    return e.mul(dy, e.op1('Add', [e.mulScalar(m, 1 - alpha), e.scalarF(alpha)]));
   }),
   PRelu: {
     inputs: () => [0, 1],
@@ -90,7 +98,7 @@ export const elementwiseRules: RuleTable = {
     const { e } = ctx;
     const y = node.output[0]!;
     const inside = e.op1('And', [e.op1('Greater', [y, e.scalarF(0)]), e.op1('Less', [y, e.scalarF(1)])]);
-    return where(ctx, inside, e.mulScalar(dy, attrFloat(node, 'alpha', 0.2)), e.scalarF(0));
+    return e.mul(e.mulScalar(dy, attrFloat(node, 'alpha', 0.2)), mask(ctx, inside));
   }),
   HardSwish: unary((ctx, node, dy) => {
     const { e } = ctx;
@@ -103,22 +111,10 @@ export const elementwiseRules: RuleTable = {
     inputs: (n) => n.input.map((_, i) => i).filter((i) => i === 0 || !!n.input[i]),
     outputs: [0],
     backward: (ctx, node, dY, need) => {
+      // y = clip(x) equals x exactly where min ≤ x ≤ max (torch.clamp's gradient region).
       const { e } = ctx;
-      const x = node.input[0]!;
-      const conds: string[] = [];
-      const lo = ctx.opset < 11 ? (attrFloat(node, 'min', NaN) as number) : undefined;
-      const hi = ctx.opset < 11 ? (attrFloat(node, 'max', NaN) as number) : undefined;
-      const minT = ctx.opset < 11 ? (Number.isNaN(lo!) ? undefined : e.scalarF(lo!)) : node.input[1] || undefined;
-      const maxT = ctx.opset < 11 ? (Number.isNaN(hi!) ? undefined : e.scalarF(hi!)) : node.input[2] || undefined;
-      // Like torch.clamp: the gradient passes where min ≤ x ≤ max.
-      if (minT) conds.push(e.op1('Not', [e.op1('Less', [x, minT])]));
-      if (maxT) conds.push(e.op1('Not', [e.op1('Greater', [x, maxT])]));
-      let dx = dY[0]!;
-      if (conds.length > 0) {
-        const mask = conds.length === 2 ? e.op1('And', conds) : conds[0]!;
-        dx = where(ctx, mask, dx, e.scalarF(0));
-      }
-      return [need[0] ? dx : undefined];
+      const inside = mask(ctx, e.op1('Equal', [node.input[0]!, node.output[0]!]));
+      return [need[0] ? e.mul(dY[0]!, inside) : undefined];
     },
   },
   Elu: unary((ctx, node, dy) => {

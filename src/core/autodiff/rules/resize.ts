@@ -136,13 +136,28 @@ function periodicBackward(ctx: RuleContext, dy: string, x: string, r: number, sc
     for (let rr = 0; rr < s; rr++) for (let tt = -t.T; tt <= t.T; tt++) k[(t.T - tt) * s + rr] = t.w[rr]![tt + t.T]!;
     return k;
   });
+  const strides = scales.slice(2);
+  let g: string;
+  if (taps.every((t) => t.T === 0 && t.w.every((row) => row[0] === 1))) {
+    // Nearest with integer scales: every input element is copied to an s-block, so the adjoint
+    // is a block sum (average pooling times the block size; the fastest pooling in onnxruntime).
+    const block = strides.reduce((a, b) => a * b, 1);
+    return e.mulScalar(e.op1('AveragePool', [dy], { kernel_shape: strides, strides }), block);
+  }
   const kdims = axisKernels.map((k) => k.length);
   let kernel: number[] = [1];
   for (const k of axisKernels) kernel = kernel.flatMap((a) => Array.from(k, (b) => a * b));
-  const strides = scales.slice(2);
   const pads = taps.map((t, i) => 2 * t.T * strides[i]!);
-  const flat = e.reshape(dy, [-1, 1, ...new Array(sp).fill(0)]);
-  let g = e.op1('Conv', [flat, e.constF32(kernel, [1, 1, ...kdims])], { kernel_shape: kdims, strides, pads: [...pads, ...pads] });
+  const C = ctx.shapes.get(x)?.[1];
+  if (typeof C === 'number') {
+    // Depthwise: the same kernel for each of the C channels.
+    const kc = new Array<number>(C).fill(0).flatMap(() => kernel);
+    g = e.op1('Conv', [dy, e.constF32(kc, [C, 1, ...kdims])], { kernel_shape: kdims, strides, pads: [...pads, ...pads], group: C });
+  } else {
+    // Unknown channel count: channels become batch entries of a single-channel Conv.
+    const flat = e.reshape(dy, [-1, 1, ...new Array(sp).fill(0)]);
+    g = e.op1('Conv', [flat, e.constF32(kernel, [1, 1, ...kdims])], { kernel_shape: kdims, strides, pads: [...pads, ...pads] });
+  }
   // g covers input positions −T … H−1+T per axis; fold the outer T on each side onto the edges.
   taps.forEach((t, i) => {
     if (t.T === 0) return;
@@ -201,6 +216,8 @@ export const resizeRules: RuleTable = {
           scales[a] = f32(sizeIn[i]! / d);
         }
       } else ctx.fail(node, 'no-gradient-rule', 'Resize with run-time scales or sizes has no backward rule');
+      // onnxruntime copies the input when no axis changes size, whatever the coordinate mode.
+      if (scales.every((s) => s === 1)) return [dY[0]!];
       const integer = scales[0] === 1 && scales[1] === 1 && r >= 3 && scales.every((s) => Number.isInteger(s) && s >= 1);
       if (integer) {
         const g = periodicBackward(ctx, dY[0]!, x, r, scales, m);

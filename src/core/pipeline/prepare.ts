@@ -1,0 +1,182 @@
+// The front half of the pipeline, shared by `prune` and `importance`: analysis, data, the
+// calibration pass through the gradient model, and per-channel importance and similarity.
+import type { PipelineEvent, PruneSettings, StageName } from '../../protocol';
+import { loadModel, valueInfoDims, type OnnxModel } from '../onnx';
+import { openSession, type ProviderName } from '../runtime/session';
+import { inferShapes } from '../analysis/shapes';
+import { analyzeLayers } from '../analysis/layers';
+import { analyzeDependencies } from '../analysis/dependencyGroups';
+import type { DependencyAnalysis } from '../analysis/types';
+import { loadDataset, type Dataset } from '../data';
+import { buildGatedModel } from '../prune/gatedModel';
+import { buildGradientModel } from '../autodiff';
+import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
+import { cosineFromGram, subMatrix } from '../importance/gradientStats';
+import type { GateLayout } from '../refine/batchedEvaluator';
+import { calibrate, type GateInput, type GramRequest } from './calibrate';
+import type { ChannelScores, GroupTerms } from './selectMask';
+import { PipelineError } from './cancel';
+
+export interface StageContext {
+  emit: (e: PipelineEvent) => void;
+  log: (message: string, level?: 'info' | 'warn' | 'error') => void;
+  signal?: AbortSignal;
+  stage: <T>(name: StageName, fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface PrepareInput {
+  model: string;
+  data: string;
+  settings: PruneSettings;
+  inputShape?: number[];
+}
+
+/** Per-sample gate layout of the gated model, read from its graph inputs. */
+function gateLayout(gated: OnnxModel, gateInputs: { group: string; name: string; size: number }[], deps: DependencyAnalysis): { gates: GateInput[]; layout: GateLayout } {
+  const gates: GateInput[] = gateInputs.map((g) => {
+    const group = deps.groups.findIndex((x) => x.id === g.group);
+    if (group < 0) throw new PipelineError('internal', `gate '${g.name}' names unknown group '${g.group}'`);
+    const v = gated.graph.input.find((i) => i.name === g.name);
+    const dims = v ? valueInfoDims(v) : undefined;
+    return { group, name: g.name, size: g.size, trailing: dims ? Math.max(0, dims.length - 2) : 2 };
+  });
+  return {
+    gates,
+    layout: { names: gates.map((g) => g.name), variables: gates.map((g) => deps.groups[g.group]!.variables), trailing: gates.map((g) => g.trailing) },
+  };
+}
+
+/** For each group, a tensor that carries all of its variables (for its Gram matrix). */
+function gramTensors(deps: DependencyAnalysis): { perGroup: { tensor: string; index: Int32Array }[]; requests: GramRequest[] } {
+  const gated = new Set(deps.gates.map((g) => g.tensor));
+  const candidates = [...deps.tensors.values()].sort((a, b) => Number(gated.has(b.tensor)) - Number(gated.has(a.tensor)));
+  const requests = new Map<string, GramRequest>();
+  const perGroup = deps.groups.map((g) => {
+    for (const t of candidates) {
+      const pos = new Map<number, number>();
+      t.variable.forEach((v, c) => {
+        if (v >= 0 && !pos.has(v)) pos.set(v, c);
+      });
+      if (Array.from(g.variables).every((v) => pos.has(v))) {
+        if (!requests.has(t.tensor)) requests.set(t.tensor, { output: `gram/${t.tensor}`, tensor: t.tensor, channels: t.variable.length });
+        return { tensor: t.tensor, index: Int32Array.from(g.variables, (v) => pos.get(v)!) };
+      }
+    }
+    throw new PipelineError('internal', `no tensor carries every channel of group '${g.id}'`);
+  });
+  return { perGroup, requests: [...requests.values()] };
+}
+
+export async function prepareImportance(request: PrepareInput, ctx: StageContext) {
+  const { emit, log, signal, stage } = ctx;
+  const s = request.settings;
+  // ---------------------------------------------------------------- analyze
+  const a = await stage('analyze', async () => {
+    const model = await loadModel(request.model);
+    if (model.realInputs.length !== 1 || model.outputNames.length !== 1) {
+      throw new PipelineError('unsupported-model', `models with exactly one input and one output are supported; '${request.model}' has ${model.realInputs.length} inputs and ${model.outputNames.length} outputs`);
+    }
+    const input = model.realInputs[0]!;
+    const declared = valueInfoDims(input) ?? [];
+    const channels = typeof declared[1] === 'number' ? declared[1] : 3;
+    const fixedH = typeof declared[2] === 'number' ? declared[2] : undefined;
+    const fixedW = typeof declared[3] === 'number' ? declared[3] : undefined;
+    const patch = request.inputShape ? request.inputShape[2]! : fixedH ?? s.patch;
+    const inputShape = request.inputShape ?? [1, channels, fixedH ?? patch, fixedW ?? patch];
+    const shapes = await inferShapes(model, inputShape);
+    const deps = analyzeDependencies(model, shapes);
+    const layers = analyzeLayers(model, shapes);
+    if (deps.variables.length === 0) throw new PipelineError('nothing-to-prune', `no prunable channels were found in '${request.model}' (locked: ${deps.locked.map((l) => `${l.source}: ${l.reason}`).slice(0, 5).join('; ')})`);
+    log(`${deps.groups.length} channel groups, ${deps.variables.length} prunable channels, ${deps.locked.length} locked sets`);
+    if (deps.unknownOps.length) log(`ops not understood (their channels are locked): ${deps.unknownOps.join(', ')}`, 'warn');
+    const outShape = shapes.get(model.outputNames[0]!) ?? [];
+    return { model, shapes, deps, layers, inputShape, channels, patch, inputName: input.name, outputName: model.outputNames[0]!, outRank: outShape.length };
+  });
+  const { model, deps } = a;
+
+  // ---------------------------------------------------------------- data + calibrate
+  const data: Dataset = await loadDataset(request.data, {
+    noise: s.noise ?? undefined,
+    patch: a.patch,
+    channels: a.channels === 1 ? 1 : 3,
+    seed: s.seed,
+    task: a.outRank === 2 ? 'classify' : undefined,
+    classes: classNames(model),
+    maxPerSplit: { calib: s.samples, val: Math.max(s.refine.valSamples, 1) },
+  });
+  const task = data.task;
+  if ((task === 'classify') !== (a.outRank === 2)) {
+    throw new PipelineError('task-mismatch', `the data folder looks like a ${task} set but the model's output has rank ${a.outRank}`);
+  }
+  log(`data: ${data.layout} layout, calib ${data.calib.count} / val ${data.val.count} / test ${data.test.count} samples, patch ${a.patch}`);
+
+  const gatedPerSample = buildGatedModel(model, deps, { layout: 'per-sample' });
+  const { gates, layout } = gateLayout(gatedPerSample.model, gatedPerSample.gateInputs, deps);
+  const grams = gramTensors(deps);
+  let provider: ProviderName = 'cpu';
+  const calibration = await stage('calibrate', async () => {
+    const targetName = task === 'denoise' ? '__target' : '__labels';
+    const grad = buildGradientModel(gatedPerSample.model, {
+      wrt: gates.map((g) => g.name),
+      loss: task === 'denoise' ? { kind: 'mse', output: a.outputName, target: targetName } : { kind: 'cross-entropy', output: a.outputName, labels: targetName },
+      grams: grams.requests.map((r) => ({ name: r.output, tensor: r.tensor })),
+    });
+    const opened = await openSession(grad.model.toBytes(), { provider: s.provider });
+    provider = opened.provider;
+    emit({ type: 'provider', provider: opened.provider, skipped: opened.skipped });
+    try {
+      const requests = grams.requests.map((r) => ({ ...r, output: grad.gramOutputs[r.output] ?? r.output }));
+      return await calibrate({
+        session: opened.session,
+        inputName: a.inputName,
+        targetName,
+        task,
+        lossOutput: grad.lossOutput,
+        gates,
+        gradOutputs: grad.gradOutputs,
+        grams: requests,
+        deps,
+        split: data.calib,
+        batchSize: Math.max(1, Math.min(8, s.samples)),
+        maxSamples: s.samples,
+        signal,
+        onProgress: (f) => emit({ type: 'stage-progress', stage: 'calibrate', fraction: f }),
+      });
+    } finally {
+      await opened.session.release();
+    }
+  });
+  log(`calibration: ${calibration.samples} samples, mean loss ${calibration.meanLoss.toPrecision(4)}`);
+
+  // ---------------------------------------------------------------- importance
+  const imp = await stage('importance', async () => {
+    const filters = producerFilters(model, deps);
+    const { l1, l2 } = weightNorms(filters);
+    const scores: ChannelScores = { taylor: calibration.accumulator.taylor(), fisher: calibration.accumulator.fisher(), l1, l2 };
+    const terms: GroupTerms[] = deps.groups.map((g, gi) => {
+      const { tensor, index } = grams.perGroup[gi]!;
+      const gram = calibration.grams.get(tensor)!;
+      const m = Math.round(Math.sqrt(gram.length));
+      return { id: g.id, variables: g.variables, activationSimilarity: cosineFromGram(subMatrix(gram, m, index), index.length), weightSimilarity: weightCosine(filters, g.variables) };
+    });
+    return { scores, terms };
+  });
+
+  return { a, data, task, gates, layout, gatedPerSample, calibration, imp, provider };
+}
+
+export type Prepared = Awaited<ReturnType<typeof prepareImportance>>;
+
+/** Class names stored by exporters in metadata ('classes' as JSON or comma list), else undefined. */
+function classNames(model: OnnxModel): string[] | undefined {
+  const entry = model.proto.metadataProps.find((p) => p.key === 'classes' || p.key === 'class_names');
+  if (!entry) return undefined;
+  try {
+    const v = JSON.parse(entry.value);
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
+  } catch {
+    // fall through to the comma form
+  }
+  return entry.value.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
