@@ -146,6 +146,10 @@ export interface RunViewState {
   log: string[];
   summary?: RunSummary;
   error?: string;
+  /** Output model path of the run and when it started (ISO): a panel restored after a restart
+   * finds the run's report file with them when the run finished after the panel's last save. */
+  output?: string;
+  startedAt?: string;
 }
 
 /** What the read-only model editor shows: the worker's analysis document (docs/ANALYSIS.md) or the error. */

@@ -58,6 +58,7 @@ register('analyze', async () => (await import('./commands/analyze')).analyzeComm
 register('demo', async () => (await import('./commands/demo')).demoCommand);
 register('importance', async () => (await import('./commands/importance')).importanceCommand);
 register('solve', async () => (await import('./commands/solve')).solveCommand);
+register('prune', async () => (await import('./commands/prune')).pruneCommand);
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -34,11 +34,12 @@ export class Analyzer implements vscode.Disposable {
     return this.currentModel;
   }
 
-  setCurrent(model: string | undefined): void {
+  /** Makes `model` the one the layer tree shows, analysing it unless `analyze` is false. */
+  setCurrent(model: string | undefined, analyze = true): void {
     if (model === this.currentModel) return;
     this.currentModel = model;
     this.currentChanged.fire(model);
-    if (model) void this.analyze(model);
+    if (model && analyze) void this.analyze(model);
   }
 
   /** The finished result for a model, if any (undefined while running or never asked). */
@@ -95,12 +96,13 @@ export class Analyzer implements vscode.Disposable {
         }
       }
       return result;
-    })().then((result) => {
-      if (this.cache.get(model) === entry) {
-        entry.result = result;
-        entry.run = undefined;
-        this.changed.fire(model);
-      }
+    })().then((result): AnalysisResult | Promise<AnalysisResult> => {
+      const latest = this.cache.get(model);
+      // Superseded (forced re-analysis, file changed): answer with the newer run's result.
+      if (latest && latest !== entry) return latest.promise;
+      entry.result = result;
+      entry.run = undefined;
+      this.changed.fire(model);
       if (result.ok) this.log.info(`analysis of ${model} done in ${Date.now() - started} ms`);
       else this.log.error(`analysis of ${model} failed: [${result.error.code}] ${result.error.message}`);
       return result;

@@ -11,7 +11,7 @@ import { Analyzer } from './analyzer';
 import { requireTrust } from './config';
 import { LayersTreeProvider } from './layersView';
 import { MODEL_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
-import { snapshotFromReport } from './reportFile';
+import { recoverFromReport, reportJsonFor, snapshotFromReport } from './reportFile';
 import { REPORT_VIEW_TYPE, ReportPanel, ReportPanelSerializer, type ReportPanelHost } from './reportPanel';
 import { RunController } from './runController';
 import { RunsTreeProvider } from './runsView';
@@ -50,10 +50,21 @@ export function activate(context: vscode.ExtensionContext): void {
   };
 
   let runner: RunController;
+  // Final snapshots of the last few runs, for panels restored with a snapshot saved mid-run.
+  const FINISHED_KEY = 'quboPrune.finishedRuns';
+  const finishedRuns = () => context.workspaceState.get<RunViewState[]>(FINISHED_KEY) ?? [];
   const panelHost: ReportPanelHost = {
     extensionUri: context.extensionUri,
     log,
     activeRunId: () => runner?.activeRunId,
+    recoverRun: async (saved) => {
+      const known = finishedRuns().find((r) => r.runId === saved.runId);
+      if (known) return known;
+      if (!saved.output) return undefined;
+      const file = reportJsonFor(saved.output);
+      const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+      return text === undefined ? undefined : recoverFromReport(saved, JSON.parse(text), file);
+    },
     onRequest: (req: PanelRequest, state: RunViewState | undefined) => {
       switch (req.type) {
         case 'cancel':
@@ -74,7 +85,13 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   };
   runner = new RunController({ log, panelHost: () => panelHost }, workerOptions, (model) => analyzer.setCurrent(model));
-  context.subscriptions.push(runner, runner.onDidFinish(() => runs.refreshSoon(200)));
+  context.subscriptions.push(
+    runner,
+    runner.onDidFinish((state) => {
+      runs.refreshSoon(200);
+      void context.workspaceState.update(FINISHED_KEY, [state, ...finishedRuns().filter((r) => r.runId !== state.runId)].slice(0, 3));
+    }),
+  );
 
   const editor = new ModelEditorProvider(
     context.extensionUri,
@@ -118,9 +135,10 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!requireTrust('analyzing a model')) return;
     const uri = await modelUri(arg);
     if (!uri) return;
-    analyzer.setCurrent(uri.fsPath);
+    const analysis = analyzer.analyze(uri.fsPath, true);
+    analyzer.setCurrent(uri.fsPath, false);
     void vscode.commands.executeCommand('quboPrune.layers.focus');
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Analyzing ${path.basename(uri.fsPath)}` }, () => analyzer.analyze(uri.fsPath, true));
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Analyzing ${path.basename(uri.fsPath)}` }, () => analysis);
     if (!result.ok) {
       void vscode.window.showErrorMessage(`QUBO Prune: could not analyze ${path.basename(uri.fsPath)}: ${result.error.message} [${result.error.code}]`, 'Show Log').then((pick) => {
         if (pick) log.show(true);

@@ -134,3 +134,27 @@ export function snapshotFromReport(doc: unknown, file: string): RunViewState {
   }
   return state;
 }
+
+/** Where the pipeline writes the JSON report of an output model (src/core/pipeline/outputs.ts). */
+export function reportJsonFor(output: string): string {
+  return (output.toLowerCase().endsWith('.onnx') ? output.slice(0, -5) : output) + REPORT_SUFFIX;
+}
+
+/**
+ * A panel restored with a snapshot saved mid-run: if the run's report file was written after the
+ * run started, the run finished after that save, so show the finished run (keeping its log).
+ * Undefined when the report is missing, older than the run, or of another model.
+ */
+export function recoverFromReport(saved: RunViewState, doc: unknown, file: string): RunViewState | undefined {
+  if (!saved.startedAt || !saved.output) return undefined;
+  let snap: RunViewState;
+  try {
+    snap = snapshotFromReport(doc, file);
+  } catch {
+    return undefined;
+  }
+  const created = isObj(doc) && typeof doc.createdAt === 'string' ? Date.parse(doc.createdAt) : NaN;
+  if (!(created >= Date.parse(saved.startedAt))) return undefined;
+  if (snap.summary && saved.model && path.resolve(snap.summary.model) !== path.resolve(saved.model)) return undefined;
+  return { ...snap, runId: saved.runId, log: saved.log, output: saved.output, startedAt: saved.startedAt, ...(snap.energy.length ? {} : { energy: saved.energy }), ...(snap.refine.length ? {} : { refine: saved.refine }) };
+}

@@ -14,6 +14,8 @@ export interface ReportPanelHost {
   log: vscode.LogOutputChannel;
   /** The active run's id, so the panel knows whether its Cancel button still means something. */
   activeRunId(): string | undefined;
+  /** The finished state of a run restored mid-run from the webview's saved state, if known. */
+  recoverRun(state: RunViewState): Promise<RunViewState | undefined>;
   onRequest(req: PanelRequest, state: RunViewState | undefined): void;
 }
 
@@ -146,8 +148,11 @@ export class ReportPanelSerializer implements vscode.WebviewPanelSerializer {
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, saved: unknown): Promise<void> {
     const snap = (saved as { snapshot?: unknown } | undefined)?.snapshot;
     let state = isRunViewState(snap) ? snap : undefined;
-    // A run that was going when VS Code closed has no process any more, unless it is ours.
-    if (state && state.runId !== this.host.activeRunId()) state = RunTracker.interrupted(state);
+    // A run saved mid-run either finished after the save (VS Code persists webview state lazily)
+    // or died with the window; the report file or the extension's own record tells which.
+    if (state && state.status === 'running' && state.runId !== this.host.activeRunId()) {
+      state = (await this.host.recoverRun(state).catch(() => undefined)) ?? RunTracker.interrupted(state);
+    }
     ReportPanel.revive(panel, this.host, state);
   }
 }

@@ -142,7 +142,7 @@ export class RunController implements vscode.Disposable {
 
   private start(request: PruneRequest): void {
     const runId = `${Date.now().toString(36)}-${++this.counter}`;
-    const tracker = new RunTracker(runId, request.model, request.presetName);
+    const tracker = new RunTracker(runId, request.model, request.presetName, request.out);
     const log = this.host.log;
     log.info(`run ${runId}: ${request.model} with preset '${request.presetName}' (${describeSettings(request.settings)}), data ${request.data}, output ${request.out}${request.compare ? ', with baselines' : ''}`);
     this.onModelChosen(request.model);

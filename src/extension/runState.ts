@@ -6,8 +6,10 @@ import type { WorkerOutcome } from '../worker/client';
 export class RunTracker {
   private s: RunViewState;
 
-  constructor(runId: string, model: string, preset: string) {
+  constructor(runId: string, model: string, preset: string, output?: string, startedAt = new Date()) {
     this.s = initialViewState(runId, model, preset);
+    if (output !== undefined) this.s.output = output;
+    this.s.startedAt = startedAt.toISOString();
   }
 
   get state(): RunViewState {

@@ -279,6 +279,24 @@ export function channelPadGraph(seed = 16): OnnxModel {
   return b.build('conv3');
 }
 
+/**
+ * Per-channel constants held by Constant nodes (not initializers), and an exporter-style graph
+ * that also lists its initializers among the graph inputs: conv1 → Mul(Constant [1,8,1,1]) →
+ * Add(Constant [8,1,1]) → relu → conv2 → relu → conv3 → output.
+ */
+export function constantNodeGraph(seed = 17): OnnxModel {
+  const b = new GraphBuilder(seed);
+  const c1 = b.conv('conv1', 'input', 3, 8);
+  const scale = b.node('Constant', [], 'scaleConst', { value: floatTensor('scaleConst.value', b.randn(8, 0.3).map((v) => 1 + v), [1, 8, 1, 1]) });
+  const shift = b.node('Constant', [], 'shiftConst', { value: floatTensor('shiftConst.value', b.randn(8, 0.3), [8, 1, 1]) });
+  const r1 = b.relu('relu1', b.node('Add', [b.node('Mul', [c1, scale], 'mul'), shift], 'add'));
+  const r2 = b.relu('relu2', b.conv('conv2', r1, 8, 6));
+  b.conv('conv3', r2, 6, 3);
+  const model = b.build('conv3');
+  for (const t of model.graph.initializer) model.graph.input.push(makeValueInfo(t.name, t.dims.map(Number)));
+  return model;
+}
+
 /** Every graph with the input shape the integration tests use. */
 export function allGraphs(): TestGraph[] {
   const s = [2, 3, 8, 8];
@@ -300,5 +318,6 @@ export function allGraphs(): TestGraph[] {
     { name: 'denoiser', model: denoiserGraph(), inputShape: s, runnable: true },
     { name: 'resizeSkip', model: resizeSkipGraph(), inputShape: s, runnable: true },
     { name: 'channelPad', model: channelPadGraph(), inputShape: s, runnable: true },
+    { name: 'constantNodes', model: constantNodeGraph(), inputShape: s, runnable: true },
   ];
 }

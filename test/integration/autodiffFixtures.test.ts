@@ -7,7 +7,7 @@ import { openSession } from '../../src/core/runtime/session';
 import { fixtureCase, type Feed } from '../helpers/autodiffGraphs';
 import { toOrt, verifyCase, type WrtReport } from '../helpers/gradCheck';
 
-const fmt = (rs: WrtReport[]) => rs.map((r) => `${r.wrt}: rel ${r.relErr.toExponential(2)}, worst ${r.worst.toFixed(3)}`).join('; ');
+const fmt = (rs: WrtReport[]) => rs.map((r) => `${r.wrt}: rel ${r.relErr.toExponential(2)}, worst ${r.worst.toFixed(3)}, |fd| ${r.fdNorm.toExponential(1)}, floor ${r.floor.toExponential(1)}`).join('; ');
 
 describe('trained fixtures, gated per sample', () => {
   for (const name of ['dncnn', 'halfunet', 'unet', 'classifier']) {
@@ -15,8 +15,9 @@ describe('trained fixtures, gated per sample', () => {
       const c = await fixtureCase(name, 2);
       const v = await verifyCase(c, { maxElements: 6, elementwise: true });
       assert.ok(v.ok, `(ε=${v.eps}) ${fmt(v.reports)}`);
-      const nonZero = v.reports.filter((r) => r.fdNorm > 1e-4).length;
-      assert.ok(nonZero >= v.reports.length - 1, `most checked gradients are clearly non-zero: ${fmt(v.reports)}`);
+      // Not a vacuous pass: the compared gradients stand well above the rounding allowance.
+      const clear = v.reports.filter((r) => r.fdNorm > 5 * r.floor * Math.sqrt(r.compared));
+      assert.ok(clear.length >= v.reports.length / 2 && clear.some((r) => !r.wrt.startsWith('gate/')), fmt(v.reports));
     });
   }
 

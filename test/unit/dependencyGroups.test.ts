@@ -7,6 +7,7 @@ import {
   affineChainGraph,
   channelPadGraph,
   concatGraph,
+  constantNodeGraph,
   convTransposeGraph,
   denoiserGraph,
   depthwiseGraph,
@@ -223,6 +224,13 @@ describe('dependency groups', () => {
     const d = analyzeDependencies(build(1));
     assert.deepEqual(ids(d), []);
     assert.deepEqual(lockOf(d, 'conv1'), ['channel-mixing']);
+  });
+
+  test('per-channel constants from Constant nodes are sliced like initializers', () => {
+    const d = analyzeDependencies(constantNodeGraph());
+    assert.deepEqual(ids(d), ['conv1:8', 'conv2:6']);
+    assert.equal(param(d, 'scaleConst', 1)!.role, 'Mul.constant');
+    assert.equal(param(d, 'shiftConst', 0)!.role, 'Add.constant');
   });
 
   test('ids, order and maps are deterministic', () => {

@@ -6,6 +6,7 @@ import {
   assembleQubo,
   feasibilityProblem,
   greedyStart,
+  instanceLevels,
   quboEnergy,
   quboLowerBound,
   solveExact,
@@ -62,6 +63,35 @@ describe('capacity-driven tabu search', () => {
     assert.ok(withRoundTo >= 30, `round-to instances: ${withRoundTo}`);
     assert.ok(tight >= 30, `tight-K instances: ${tight}`);
     assert.ok(nonTrivial >= 100, `instances where greedy is not optimal: ${nonTrivial}`);
+  });
+
+  test('medium instances (n ≈ 50–250, candidate lists shorter than groups, round-to across many groups) reach the optimum', () => {
+    const rng = new Rng(3);
+    let checked = 0;
+    for (let k = 0; k < 40; k++) {
+      const G = 5 + rng.nextInt(10);
+      const sizes = Array.from({ length: G }, () => 4 + rng.nextInt(17));
+      const groups = sizes.map((size, g) => ({
+        id: `g${g}`,
+        size,
+        h: Float64Array.from({ length: size }, () => Math.exp([0.1, 0.5, 1][k % 3]! * rng.normal())),
+        similarity: lowRankSimilarity(rng, size, 2 + rng.nextInt(3), 0.5),
+      }));
+      const opts = { objective: 'direct' as const, beta: [0.1, 0.3, 1][rng.nextInt(3)]!, rho: 0.1, roundTo: rng.next() < 0.3 ? 4 : 1, sparsity: 0.2 + 0.45 * rng.next() };
+      let inst: QuboInstance;
+      try {
+        inst = buildQubo(groups, opts);
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, 'k-below-floors');
+        continue;
+      }
+      checked++;
+      const exact = solveExact(inst);
+      const r = solveQubo(inst, { seed: k, maxIterations: 20000, targetEnergy: exact.energy + 1e-9 * Math.max(1, Math.abs(exact.energy)) });
+      assert.equal(feasibilityProblem(inst, r.mask), null);
+      assert.ok(relGap(r.energy, exact.energy) <= 1e-9, `instance ${k}: ${r.energy} vs ${exact.energy} (n=${inst.n}, K=${inst.K}, roundTo=${inst.roundTo[0]})`);
+    }
+    assert.ok(checked >= 25, `checked ${checked}`);
   });
 
   test('full budget without a target also returns the optimum, and the same seed gives the same result', () => {
@@ -144,6 +174,19 @@ describe('capacity-driven tabu search', () => {
     const r = solveQubo(inst, { seed: 1 });
     assert.equal(r.stopReason, 'trivial');
     assert.deepEqual(Array.from(r.mask), [1, 1, 1, 1]);
+    // Under round-to too: sizes 12 and 16 with m = 8 allow {8, 12} and {8, 16}; K = 28 leaves the
+    // single vector (12, 16), both groups full, although capacity shifts exist in general.
+    const rt = assembleQubo(
+      [
+        { id: 'a', size: 12, h: new Float64Array(12).fill(1), floor: 1, roundTo: 8 },
+        { id: 'b', size: 16, h: new Float64Array(16).fill(1), floor: 1, roundTo: 8 },
+      ],
+      { keep: 28 },
+    );
+    assert.ok(instanceLevels(rt).bigSteps.length > 0);
+    const r2 = solveQubo(rt, { seed: 1, maxIterations: 1000000 });
+    assert.equal(r2.stopReason, 'trivial');
+    assert.ok(r2.iterations <= 2);
   });
 
   test('abort signal and progress callback', async () => {

@@ -204,3 +204,24 @@ describe('energy chart series', () => {
     assert.deepEqual(energySeries([]), []);
   });
 });
+
+describe('restoring a panel saved mid-run', () => {
+  test('a report written after the run started finishes the restored run; an older one does not', async () => {
+    const { recoverFromReport, reportJsonFor } = await import('../../src/extension/reportFile');
+    assert.equal(reportJsonFor('/ws/net.pruned.onnx'), '/ws/net.pruned.report.json');
+    let saved = applyEvent(initialViewState('run-9', '/ws/net.onnx', 'fast'), { type: 'log', level: 'info', message: 'hello' });
+    saved = { ...saved, output: '/ws/net.pruned.onnx', startedAt: '2026-01-01T10:00:00.000Z' };
+    const report = (createdAt: string, model = '/ws/net.onnx') => ({ kind: 'qubo-prune.report', createdAt, model, output: '/ws/net.pruned.onnx', preset: 'fast', settings: { method: 'hybrid', sparsity: 0.36 }, metrics: { before: SUMMARY.before, after: SUMMARY.after, beforeRefine: null }, groups: [{ id: 'conv1', size: 64, kept: 40 }], stageSeconds: { analyze: 1 }, seconds: 3 });
+    const file = '/ws/net.pruned.report.json';
+    const done = recoverFromReport(saved, report('2026-01-01T10:00:05.000Z'), file);
+    assert.equal(done?.status, 'done');
+    assert.equal(done?.runId, 'run-9');
+    assert.deepEqual(done?.log, ['[info] hello']);
+    assert.deepEqual(done?.capacities, [{ id: 'conv1', kept: 40, total: 64 }]);
+    assert.equal(done?.summary?.after.psnr, 29.87);
+    assert.equal(recoverFromReport(saved, report('2026-01-01T09:59:00.000Z'), file), undefined, 'report of an earlier run');
+    assert.equal(recoverFromReport(saved, report('2026-01-01T10:00:05.000Z', '/ws/other.onnx'), file), undefined, 'other model');
+    assert.equal(recoverFromReport({ ...saved, startedAt: undefined }, report('2026-01-01T10:00:05.000Z'), file), undefined);
+    assert.equal(recoverFromReport(saved, { nonsense: true }, file), undefined);
+  });
+});

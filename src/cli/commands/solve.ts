@@ -125,45 +125,45 @@ function integerOption(value: string | undefined, name: string, min: number): nu
 /** The command, writing its output through `write` (stdout by default; tests collect it). */
 export function makeSolveCommand(write: (text: string) => void = (t) => void process.stdout.write(t)): CliCommand {
   return {
-  summary: 'solve a QUBO instance (JSON) with exact sparsity',
-  async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseCliArgs(
-      args,
-      {
-        seed: { type: 'string' },
-        'time-ms': { type: 'string' },
-        iterations: { type: 'string' },
-        exact: { type: 'boolean' },
-      },
-      USAGE,
-    );
-    if (values.help) {
-      write(USAGE + '\n');
+    summary: 'solve a QUBO instance (JSON) with exact sparsity',
+    async run(args: string[]): Promise<number> {
+      const { values, positionals } = parseCliArgs(
+        args,
+        {
+          seed: { type: 'string' },
+          'time-ms': { type: 'string' },
+          iterations: { type: 'string' },
+          exact: { type: 'boolean' },
+        },
+        USAGE,
+      );
+      if (values.help) {
+        write(USAGE + '\n');
+        return EXIT.ok;
+      }
+      if (positionals.length !== 1) throw new CliError(`expected one instance file\n${USAGE}`);
+      const file = positionals[0]!;
+      let text: string;
+      try {
+        text = await fsp.readFile(file, 'utf8');
+      } catch (err) {
+        throw new CliError(`cannot read '${file}': ${(err as Error).message}`);
+      }
+      const settings: SolveSettings = {};
+      const seed = integerOption(values.seed, 'seed', 0);
+      if (seed !== undefined) settings.seed = seed;
+      const timeMs = values['time-ms'] === undefined ? undefined : numberOption(values['time-ms'], 'time-ms', 0);
+      if (timeMs !== undefined) {
+        if (timeMs <= 0) throw new CliError('--time-ms must be positive');
+        settings.timeMs = timeMs;
+      }
+      const iterations = integerOption(values.iterations, 'iterations', 1);
+      if (iterations !== undefined) settings.iterations = iterations;
+      if (values.exact) settings.exact = true;
+      const out = solveInstanceText(text, settings);
+      write(formatSolveOutput(out) + '\n');
       return EXIT.ok;
-    }
-    if (positionals.length !== 1) throw new CliError(`expected one instance file\n${USAGE}`);
-    const file = positionals[0]!;
-    let text: string;
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (err) {
-      throw new CliError(`cannot read '${file}': ${(err as Error).message}`);
-    }
-    const settings: SolveSettings = {};
-    const seed = integerOption(values.seed, 'seed', 0);
-    if (seed !== undefined) settings.seed = seed;
-    const timeMs = values['time-ms'] === undefined ? undefined : numberOption(values['time-ms'], 'time-ms', 0);
-    if (timeMs !== undefined) {
-      if (timeMs <= 0) throw new CliError('--time-ms must be positive');
-      settings.timeMs = timeMs;
-    }
-    const iterations = integerOption(values.iterations, 'iterations', 1);
-    if (iterations !== undefined) settings.iterations = iterations;
-    if (values.exact) settings.exact = true;
-    const out = solveInstanceText(text, settings);
-    write(formatSolveOutput(out) + '\n');
-    return EXIT.ok;
-  },
+    },
   };
 }
 

@@ -4,7 +4,7 @@
 // component with a source channel (a weight op's output) and no lock is one prunable variable.
 import type { GraphProto, NodeProto } from 'onnx-buf';
 import { attr, attrInt, attrInts, type OnnxModel } from '../onnx';
-import { ChannelGraph, lockPriority, type Lock, type Slots } from './channelGraph';
+import { ChannelGraph, type Lock, type Slots } from './channelGraph';
 import { assembleAnalysis } from './groupAssembly';
 import {
   AXIS_OPS,
@@ -171,7 +171,7 @@ class RuleWalker {
     g.nodeLocks.set(node.name, { reason, detail });
     for (const i of node.input) if (i) g.lockTensor(i, reason, detail);
     for (const o of node.output) {
-      if (!o) continue;
+      if (!o || g.konst(o)) continue;
       const d = g.dims(o);
       if (!d || d.length < 2 || !(d[1]! > 0)) continue;
       const s = g.alloc(o, d[1]!, d.length, 'locked', node.name);
@@ -238,6 +238,8 @@ class RuleWalker {
 
   private visit(node: NodeProto): void {
     const op = node.opType;
+    // Constant nodes are read through model.constant() wherever they are used.
+    if (op === 'Constant' && node.input.length === 0) return;
     if (!isKnownOp(node)) {
       const label = opLabel(node);
       if (!this.unknownOps.includes(label)) this.unknownOps.push(label);
@@ -798,4 +800,3 @@ export function reshapeDims(input: number[], target: number[], allowZero: boolea
   return prod(out) === total ? out : undefined;
 }
 
-export { lockPriority };

@@ -9,7 +9,7 @@ import { AutodiffError } from './errors';
 import { emitGram } from './gram';
 import { emitLoss, type LossSpec } from './loss';
 import { RULES, type RuleContext } from './rules';
-import { inferShapes, topoOrder, type Dim } from './shapes';
+import { inferSymbolicShapes, topoOrder, type Dim } from './shapes';
 
 export interface GradientOptions {
   /** Float graph inputs to differentiate with respect to, e.g. per-sample gates 'gate/<group>' [N, C, 1, 1]. */
@@ -77,7 +77,7 @@ export function buildGradientModel(forward: OnnxModel, opts: GradientOptions): G
     if (!tensors.has(t)) throw new AutodiffError('bad-option', `'${t}' is not a tensor of the model`);
   }
 
-  const shapes = inferShapes(model, opts.inputShapes);
+  const shapes = inferSymbolicShapes(model, opts.inputShapes);
   const used = new Set<string>([...tensors, ...graph.node.map((n) => n.name), lossInput]);
   const e = new Emitter(opset, used);
   const outDims = shapes.get(loss.output);

@@ -2,4 +2,4 @@ export { buildGradientModel, type GradientModel, type GradientOptions } from './
 export { AutodiffError, type AutodiffErrorCode } from './errors';
 export type { LossSpec, MseLoss, CrossEntropyLoss } from './loss';
 export { differentiableOps } from './rules';
-export { inferShapes, type Dim, ShapeInfo } from './shapes';
+export { inferSymbolicShapes, type Dim, ShapeInfo } from './shapes';

@@ -192,7 +192,7 @@ export function reduceAxes(model: OnnxModel, node: NodeProto): number[] | undefi
   return constInts(model, inp) ?? 'dynamic';
 }
 
-export function inferShapes(model: OnnxModel, overrides: Record<string, Dim[]> = {}): ShapeInfo {
+export function inferSymbolicShapes(model: OnnxModel, overrides: Record<string, Dim[]> = {}): ShapeInfo {
   const info = new ShapeInfo();
   const toDims = (d: (number | string)[] | undefined): Dim[] | undefined => d?.map((x) => (x === '?' || x === '' ? null : x));
   for (const v of model.graph.input) info.set(v.name, toDims(valueInfoDims(v)));

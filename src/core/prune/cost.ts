@@ -1,10 +1,15 @@
 // Parameters and MACs of a model, and of its pruned version predicted from the analysis without
 // exporting (the slice plan is the one the export uses, so the two agree by construction).
 //
-// Conventions: parameters = elements of the floating-point initializers that nodes use (Constant
-// nodes are not counted: exporters use them for small settings such as Resize scales). MACs (batch 1) of the weight ops only: Conv = output pixels × weight elements;
-// ConvTranspose = input pixels × weight elements; Gemm = weight elements; MatMul with a constant
-// weight = rows × weight elements. Element-wise ops, norms and pools are not counted.
+// Conventions are those of analysis/layers.ts (docs/ANALYSIS.md), so the prediction can be checked
+// against analyzeLayers() on the exported model:
+// - params: what PyTorch counts as parameters: floating-point initializers except BatchNorm
+//   running statistics, constants that only configure ops (Resize scales, Clip bounds, Pad
+//   values) and one-element literals of element-wise arithmetic. `floatElements` counts every
+//   used floating-point initializer element.
+// - MACs (batch 1) of the weight ops only: Conv = output pixels × weight elements; ConvTranspose =
+//   input pixels × weight elements; Gemm = weight elements; MatMul with a constant weight =
+//   rows × weight elements.
 import type { NodeProto } from 'onnx-buf';
 import { DataType, elementCount, type OnnxModel } from '../onnx';
 import type { DependencyAnalysis, ShapeMap } from '../analysis/types';
@@ -21,8 +26,29 @@ export interface LayerCost {
 
 export interface ModelCost {
   params: number;
+  /** Every used floating-point initializer element (params + BN statistics + literals). */
+  floatElements: number;
   macs: number;
   layers: LayerCost[];
+}
+
+/** Inputs that hold configuration rather than learned values (same table as layers.ts). */
+const NON_PARAM_SLOTS: Record<string, number[]> = {
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  Clip: [1, 2],
+  Pad: [1, 2, 3],
+  ConstantOfShape: [0],
+  Range: [0, 1, 2],
+  BatchNormalization: [3, 4],
+};
+const ARITHMETIC_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'Where']);
+
+function isParameter(uses: { op: string; index: number }[], elements: number): boolean {
+  if (uses.length === 0) return false;
+  if (uses.every((u) => NON_PARAM_SLOTS[u.op]?.includes(u.index))) return false;
+  if (elements === 1 && uses.every((u) => ARITHMETIC_OPS.has(u.op))) return false;
+  return true;
 }
 
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
@@ -55,10 +81,23 @@ function spatialOf(shapes: ShapeMap, tensor: string, node: NodeProto): number {
 }
 
 function costOfView(view: CostView, shapes: ShapeMap): ModelCost {
-  const used = new Set<string>();
-  for (const { inputs } of view.nodes) for (const i of inputs) used.add(i);
+  const uses = new Map<string, { op: string; index: number }[]>();
+  for (const { node, inputs } of view.nodes) {
+    inputs.forEach((i, index) => {
+      let l = uses.get(i);
+      if (!l) uses.set(i, (l = []));
+      l.push({ op: node.opType, index });
+    });
+  }
   let params = 0;
-  for (const [name, c] of view.constDims) if (c.init && c.float && used.has(name)) params += elementCount(c.dims);
+  let floatElements = 0;
+  for (const [name, c] of view.constDims) {
+    const u = uses.get(name);
+    if (!c.init || !c.float || !u) continue;
+    const n = elementCount(c.dims);
+    floatElements += n;
+    if (isParameter(u, n)) params += n;
+  }
   const layers: LayerCost[] = [];
   let macs = 0;
   for (const { node, inputs } of view.nodes) {
@@ -81,7 +120,7 @@ function costOfView(view: CostView, shapes: ShapeMap): ModelCost {
     layers.push({ node: node.name, op, params: lp, macs: lm });
     macs += lm;
   }
-  return { params, macs, layers };
+  return { params, floatElements, macs, layers };
 }
 
 /** Counts a model as it is. `shapes` must be the model's own tensor shapes (batch ignored). */

@@ -2,7 +2,7 @@
 // constant slice from the analysis is cut, channel-dependent attributes and shape constants are
 // rewritten, stale shape annotations are dropped and dead nodes removed.
 import type { NodeProto } from 'onnx-buf';
-import { attrInt, attrInts, DataType, makeAttr, type OnnxModel } from '../onnx';
+import { attrInt, attrInts, DataType, makeAttr, makeValueInfo, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
 import type { DependencyAnalysis, TensorChannels } from '../analysis/types';
 import { normAxis } from '../analysis/opRules';
@@ -39,6 +39,7 @@ export function exportPruned(model: OnnxModel, deps: DependencyAnalysis, keep: U
     }
   }
   m.invalidate();
+  declareSlicedInputs(m, plan.map((i) => i.target));
   fixChannelAttributes(m, deps, keep);
   dropStaleShapes(m, deps, keep);
   removeDeadCode(m);
@@ -70,6 +71,23 @@ export async function validatePruned(model: OnnxModel, inputShape?: number[]): P
     throw new PruneError('invalid-export', `the pruned model does not load in onnxruntime: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     await session?.release();
+  }
+}
+
+/**
+ * Old exporters (IR < 4 requires it) list initializers among the graph inputs with their shapes;
+ * those declarations must follow the sliced dims, and new copies must be declared too.
+ */
+function declareSlicedInputs(m: OnnxModel, targets: string[]): void {
+  const g = m.graph;
+  const listsInits = g.input.some((v) => m.isInitializer(v.name));
+  if (!listsInits && m.proto.irVersion >= 4n) return;
+  for (const name of targets) {
+    const t = m.initializers().get(name)!;
+    const info = makeValueInfo(name, t.dims.map(Number), t.dataType);
+    const i = g.input.findIndex((v) => v.name === name);
+    if (i >= 0) g.input[i] = info;
+    else g.input.push(info);
   }
 }
 

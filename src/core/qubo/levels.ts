@@ -103,6 +103,21 @@ export function achievableAround(levels: CapacityLevels, K: number): number[] {
   return out;
 }
 
+/** Number of per-group capacity vectors summing to K, saturated at `cap`. */
+export function countCapacityVectors(levels: CapacityLevels, K: number, cap = 2): number {
+  let ways = new Float64Array(K + 1);
+  ways[0] = 1;
+  for (const lv of levels.list) {
+    const next = new Float64Array(K + 1);
+    for (let t = 0; t <= K; t++) {
+      if (!ways[t]) continue;
+      for (let k = 0; k < lv.length && t + lv[k]! <= K; k++) next[t + lv[k]!] = Math.min(cap, next[t + lv[k]!]! + ways[t]!);
+    }
+    ways = next;
+  }
+  return ways[K]!;
+}
+
 /** Draws a random per-group capacity vector summing to K (not uniform over vectors, but every vector has a chance). */
 export function sampleCapacities(levels: CapacityLevels, K: number, rand: () => number, out: Int32Array): void {
   const G = levels.list.length;

@@ -31,8 +31,10 @@ export interface PenaltySaResult {
 }
 
 /**
- * λ below which the penalised minimum may leave count K: adding a channel gains at most max h,
- * dropping one gains at most max(Σ_j Q_ij − h_i).
+ * Smallest λ that makes count K the penalised optimum. Above K some group is above its floor, and
+ * dropping its channel i changes E by f_i ≤ h_i while the penalty falls by at least λ; below K
+ * adding a pruned j changes E by −f_j ≤ Σ_j Q_ij − h_j while the penalty falls by at least λ. So
+ * with λ above both maxima every point off K has an improving single flip.
  */
 export function lambdaBound(inst: QuboInstance): number {
   let bound = 0;

@@ -1,7 +1,7 @@
 import { Rng } from '../util/rng';
 import { assertFeasible, quboEnergy } from './energy';
 import { greedyStart } from './greedy';
-import { instanceLevels, sampleCapacities, type CapacityLevels } from './levels';
+import { countCapacityVectors, instanceLevels, sampleCapacities, type CapacityLevels } from './levels';
 import type { QuboInstance, SearchOptions, SearchProgress, SearchResult, StopReason, TracePoint } from './types';
 
 /** Iteration budget used when the caller gives neither iterations nor time. */
@@ -76,6 +76,13 @@ export class CapacityTabuSearch {
   private readonly traceLimit: number;
 
   private iter = 0;
+  private reallocTried = false;
+  private readonly reallocWindow: number;
+  private readonly reallocDown: Float64Array;
+  private readonly reallocUp: Float64Array;
+  private reallocCost: Float64Array;
+  private reallocNext: Float64Array;
+  private readonly reallocChoice: Int8Array | Int16Array;
   private pairA = NONE;
   private pairB = NONE;
   private sinceBest = 0;
@@ -99,7 +106,7 @@ export class CapacityTabuSearch {
     this.K = inst.K;
     let maxC = 1;
     for (let g = 0; g < G; g++) maxC = Math.max(maxC, inst.groupSize[g]!);
-    this.L = Math.min(maxC, Math.max(1, options.candidates ?? (n <= 64 ? 64 : 8)));
+    this.L = Math.min(maxC, Math.max(1, options.candidates ?? (n <= 64 ? 64 : 4)));
     this.steps = this.levels.bigSteps;
 
     this.x = new Uint8Array(n);
@@ -129,11 +136,19 @@ export class CapacityTabuSearch {
     this.shiftOrder = new Int32Array(maxC);
     this.downCum = new Float64Array(maxC + 1);
     this.upCum = new Float64Array(maxC + 1);
+    let maxM = 1;
+    for (let g = 0; g < G; g++) maxM = Math.max(maxM, inst.roundTo[g]!);
+    const W = (this.reallocWindow = S ? Math.min(maxC, 2 * maxM) : 0);
+    this.reallocDown = new Float64Array(G * (W + 1));
+    this.reallocUp = new Float64Array(G * (W + 1));
+    this.reallocCost = new Float64Array(4 * W + 1);
+    this.reallocNext = new Float64Array(4 * W + 1);
+    this.reallocChoice = W < 127 ? new Int8Array(G * (4 * W + 1)) : new Int16Array(G * (4 * W + 1));
 
     const K = this.K;
     this.tenureKept = options.tenure ?? Math.max(1, Math.min(12, Math.round(0.1 * K)));
     this.tenurePruned = options.tenure ?? Math.max(1, Math.min(12, Math.round(0.1 * (n - K))));
-    this.stallLimit = options.stallIterations ?? Math.max(50, Math.min(4000, 2 * n));
+    this.stallLimit = options.stallIterations ?? Math.max(50, Math.min(500, Math.round(n / 4)));
     const budgetGiven = options.maxIterations !== undefined || options.timeMs !== undefined;
     this.maxIterations = options.maxIterations ?? (budgetGiven ? Number.MAX_SAFE_INTEGER : defaultIterations(n));
     this.timeMs = options.timeMs ?? INF;
@@ -257,6 +272,7 @@ export class CapacityTabuSearch {
     this.bestX.set(this.x);
     this.bestIter = this.iter;
     this.sinceBest = 0;
+    this.reallocTried = false;
     this.failedKicks = 0;
     this.trace.push({ iteration: this.iter, energy: this.E, timeMs: performance.now() - this.t0 });
     if (this.trace.length > this.traceLimit) {
@@ -573,8 +589,9 @@ export class CapacityTabuSearch {
     }
 
     if (yType === 0) {
-      // No move exists from here at all: only a restart with other capacities can go anywhere.
-      if (this.steps.length === 0) {
+      // No move exists from here at all: only a restart with other capacities can go anywhere,
+      // and not even that when this capacity vector is the only one and no group can swap inside.
+      if (this.steps.length === 0 || this.isOnlyPoint()) {
         this.stopReason = 'trivial';
         return;
       }
@@ -621,6 +638,11 @@ export class CapacityTabuSearch {
     return Math.min(d1, d2);
   }
 
+  private isOnlyPoint(): boolean {
+    for (let g = 0; g < this.G; g++) if (this.cnt[g]! > 0 && this.cnt[g]! < this.inst.groupSize[g]!) return false;
+    return countCapacityVectors(this.levels, this.K) === 1;
+  }
+
   // ---- diversification -------------------------------------------------------------------------
 
   /**
@@ -639,10 +661,81 @@ export class CapacityTabuSearch {
     }
     if (this.restarts % 64 === 0) this.load(this.bestX);
     else this.revertToBest();
+    if (this.steps.length && !this.reallocTried) {
+      this.reallocTried = true;
+      if (this.reallocate()) {
+        this.recordBest();
+        return;
+      }
+    }
     const span = Math.max(1, Math.min(this.K, this.n - this.K));
-    const KF = Number(process.env.QK_FRAC ?? 0.05), KG = Number(process.env.QK_GROW ?? 2), KM = Number(process.env.QK_MAX ?? 1e9);
-    const strength = Math.min(span, KM, 1 + Math.floor(this.failedKicks / KG) + rng.nextInt(Math.max(1, Math.ceil(KF * span))));
+    // Big instances needed big kicks in the benchmark (small ones fell back into the same basin).
+    const strength = Math.min(span, 1 + Math.floor(this.failedKicks / 2) + rng.nextInt(Math.max(1, Math.ceil(0.05 * span))));
     for (let r = 0; r < strength; r++) this.randomMove();
+  }
+
+  /**
+   * Under round-to, pair moves do not connect every capacity vector (e.g. +4 in one group against
+   * −3 and −1 in two others). From the best point this finds the best joint change of all groups'
+   * counts by at most W each, summing to zero, by a DP over groups on the running total; each
+   * group's cost is its greedy shift cost, exact because groups do not interact.
+   */
+  private reallocate(): boolean {
+    const { G, inst } = this;
+    const W = this.reallocWindow;
+    const R = 2 * W;
+    const span = 2 * R + 1;
+    const isLevel = this.levels.isLevel;
+    const offset = this.levels.offset;
+    const down = this.reallocDown;
+    const up = this.reallocUp;
+    for (let g = 0; g < G; g++) {
+      const c = this.cnt[g]!;
+      const dd = Math.min(W, c - inst.floors[g]!);
+      const du = Math.min(W, inst.groupSize[g]! - c);
+      if (dd > 0) this.greedyRun(g, dd, -1, this.downCum, false);
+      if (du > 0) this.greedyRun(g, du, 1, this.upCum, false);
+      for (let d = 0; d <= W; d++) {
+        down[g * (W + 1) + d] = d === 0 ? 0 : d <= dd ? this.downCum[d]! : INF;
+        up[g * (W + 1) + d] = d === 0 ? 0 : d <= du ? this.upCum[d]! : INF;
+      }
+    }
+    let cur = this.reallocCost;
+    let nxt = this.reallocNext;
+    const choice = this.reallocChoice;
+    cur.fill(INF);
+    cur[R] = 0;
+    for (let g = 0; g < G; g++) {
+      nxt.fill(INF);
+      const c = this.cnt[g]!;
+      const off = offset[g]!;
+      for (let t = 0; t < span; t++) {
+        const base = cur[t]!;
+        if (base === INF) continue;
+        for (let d = -W; d <= W; d++) {
+          const t2 = t + d;
+          if (t2 < 0 || t2 >= span || c + d < 0 || c + d > inst.groupSize[g]! || !isLevel[off + c + d]) continue;
+          const cost = base + (d < 0 ? down[g * (W + 1) - d]! : up[g * (W + 1) + d]!);
+          if (cost < nxt[t2]!) {
+            nxt[t2] = cost;
+            choice[g * span + t2] = d;
+          }
+        }
+      }
+      const tmp = cur;
+      cur = nxt;
+      nxt = tmp;
+    }
+    if (!(cur[R]! < -1e-9 * Math.max(1, Math.abs(this.E)))) return false;
+    const delta = new Int32Array(G);
+    let t = R;
+    for (let g = G - 1; g >= 0; g--) {
+      delta[g] = choice[g * span + t]!;
+      t -= delta[g]!;
+    }
+    for (let g = 0; g < G; g++) if (delta[g]! < 0) this.greedyRun(g, -delta[g]!, -1, this.downCum, true);
+    for (let g = 0; g < G; g++) if (delta[g]! > 0) this.greedyRun(g, delta[g]!, 1, this.upCum, true);
+    return true;
   }
 
   /**

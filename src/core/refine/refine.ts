@@ -35,11 +35,11 @@ export interface RefineOptions {
   scope: 'layers' | 'network';
   /** Layers scope: how many groups (those with the most pruned channels) or their ids. Default 8. */
   layers?: number | readonly string[];
-  /** Slots (TT positions for 'pairs') per block. Default 32. */
+  /** Swap slots per block (a slot is one TT position in 'pairs', two in 'boundary'/'capacity'). Default: layers 32, network 4. */
   slotsPerBlock?: number;
-  /** Network scope: groups per block. Default: about 4, fewer blocks when the budget is small. */
+  /** Network scope: consecutive groups per block. Default 1. */
   groupsPerBlock?: number;
-  /** Default 'pairs'. */
+  /** Default: 'pairs' for the layers scope (the paper's encoding), 'boundary' for the network scope (measured better, docs/REFINEMENT.md). */
   form?: SlotForm;
   /** Distinct masks scored at most, the start included. */
   evaluations: number;
@@ -53,11 +53,11 @@ export interface RefineOptions {
   kTop?: number;
   /** Adam rate. Default 0.1. */
   lr?: number;
-  /** Probability the initial TT gives to the block's start point. Default 0.2 (about 1.6 changed positions per draw). */
+  /** Probability the initial TT gives to the block's start point. Default 0.35 (about one changed position per draw). */
   initMass?: number;
   /** Sweeps the budget is planned for (network scope). Default 1. */
   sweeps?: number;
-  /** Further sweeps run while budget is left and the previous sweep gained, up to this many in all. Default 3. */
+  /** Further sweeps run while budget is left and the previous sweep gained, up to this many in all. Default 10. */
   maxSweeps?: number;
   /** A block stops after this many distinct evaluations without a new best. Default: network scope max(3k, half the block's share); layers scope unlimited. */
   patience?: number;
@@ -96,9 +96,6 @@ export interface RefineResult {
   stopReason: 'budget' | 'time' | 'done' | 'no-slots';
 }
 
-const DEFAULT_GROUPS_PER_BLOCK = 4;
-/** Below this share of evaluations a block's TT learns little, so the network scope uses fewer, larger blocks. */
-const MIN_BLOCK_EVALUATIONS = 100;
 
 /**
  * Refines `start` against `score` and returns the best mask seen, never worse than the start
@@ -119,6 +116,7 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
   let bestRank = -Infinity;
   const trace: RefineProgress[] = [];
   let iteration = 0;
+  let reportedAt = 0;
   const report = (p: RefineProgress) => {
     trace.push(p);
     opts.onProgress?.(p);
@@ -160,6 +158,7 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
 
   const [startValue] = await scoreMasks([opts.start]);
   report({ iteration: 0, evaluations: unique, best: startValue!, eliteMean: startValue! });
+  reportedAt = unique;
 
   const key = rankingKey(opts.gain, opts.hint, opts.hintWeight ?? 1);
   const tried = new Uint8Array(opts.start.length);
@@ -169,16 +168,13 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
   const eligibleAll = o.scope === 'layers' ? pickLayers(opts.start, opts.groups, o.layers) : swappableGroups(opts.start, opts.groups);
   if (eligibleAll.length === 0) stopReason = 'no-slots';
 
-  const groupsPerBlock =
-    o.groupsPerBlock ??
-    Math.max(DEFAULT_GROUPS_PER_BLOCK, Math.ceil(eligibleAll.length / Math.max(1, Math.floor(o.evaluations / MIN_BLOCK_EVALUATIONS))));
+  const groupsPerBlock = o.groupsPerBlock;
 
   for (let sweep = 1; sweep <= o.maxSweeps && stopReason === 'done'; sweep++) {
     const plan =
       o.scope === 'layers'
         ? [eligibleAll]
         : partitionBlocks(eligibleAll, groupsPerBlock, sweep % 2 === 0 ? Math.floor(groupsPerBlock / 2) : 0);
-    const sweepStartValue = bestRank;
     let progressed = false;
     for (let b = 0; b < plan.length; b++) {
       throwIfAborted(signal);
@@ -229,7 +225,7 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
           // The start point is already cached; it takes one unit of PROTES's own count.
           maxEvaluations: blockEvals + 1,
           maxSeconds: Math.max(blockSeconds, 1e-3),
-          maxStallIterations: 8,
+          maxStallIterations: 5,
           seed: (o.seed + 7919 * (blocks.length + 1)) >>> 0,
           init: { near: enc.x0, mass: o.initMass },
           x0: [enc.x0],
@@ -241,7 +237,11 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
               blockBestRank = bestRank;
               lastGainAt = unique;
             } else if (unique - lastGainAt >= patience) inner.abort(new RefineError('aborted', 'block stopped: no gain within its patience'));
-            report({ iteration, evaluations: unique, best: bestValue, eliteMean: p.eliteMean, block: label });
+            // Iterations that only redrew cached masks add nothing to the chart.
+            if (unique > reportedAt) {
+              reportedAt = unique;
+              report({ iteration, evaluations: unique, best: bestValue, eliteMean: p.eliteMean, block: label });
+            }
           },
         });
       } catch (err) {
@@ -268,8 +268,9 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
     if (stopReason !== 'done') break;
     if (o.evaluations - unique <= 0) stopReason = 'budget';
     else if (o.seconds - elapsed() <= 0) stopReason = 'time';
-    // A sweep that found nothing will not be followed by one that can (sweep 1 excepted: sweep 2 sees new slots and block borders).
-    else if (sweep >= 2 && !progressed && bestRank <= sweepStartValue) break;
+    // Stop after a sweep that found nothing, except the first: the second one sees fresh slots
+    // (channels already tried rank last) and, with blocks of several groups, shifted borders.
+    else if (sweep >= 2 && !progressed) break;
   }
 
   return {
@@ -288,7 +289,7 @@ interface Resolved {
   scope: 'layers' | 'network';
   layers: number | readonly string[];
   slotsPerBlock: number;
-  groupsPerBlock: number | undefined;
+  groupsPerBlock: number;
   form: SlotForm;
   evaluations: number;
   seconds: number;
@@ -323,20 +324,20 @@ function resolve(o: RefineOptions): Resolved {
     return v;
   };
   const k = int('k', o.k ?? 20, 1);
-  const initMass = o.initMass ?? 0.2;
+  const initMass = o.initMass ?? 0.35;
   if (!(initMass > 0 && initMass < 1)) throw new RefineError('bad-option', `initMass must be in (0, 1), got ${initMass}`);
   const lr = o.lr ?? 0.1;
   if (!(lr > 0) || !Number.isFinite(lr)) throw new RefineError('bad-option', `lr must be a positive number, got ${lr}`);
   if (!(o.seconds > 0)) throw new RefineError('bad-option', `seconds must be positive, got ${o.seconds}`);
   const sweeps = int('sweeps', o.sweeps ?? 1, 1);
-  const form = o.form ?? 'pairs';
+  const form = o.form ?? (o.scope === 'network' ? 'boundary' : 'pairs');
   if (form !== 'pairs' && form !== 'boundary' && form !== 'capacity') throw new RefineError('bad-option', `form must be 'pairs', 'boundary' or 'capacity', got '${String(form)}'`);
   if (o.patience !== undefined && !(o.patience >= 1)) throw new RefineError('bad-option', `patience must be ≥ 1, got ${o.patience}`);
   return {
     scope: o.scope,
     layers: o.layers ?? 8,
-    slotsPerBlock: int('slotsPerBlock', o.slotsPerBlock ?? 32, 1),
-    groupsPerBlock: o.groupsPerBlock === undefined ? undefined : int('groupsPerBlock', o.groupsPerBlock, 1),
+    slotsPerBlock: int('slotsPerBlock', o.slotsPerBlock ?? (o.scope === 'network' ? 4 : 32), 1),
+    groupsPerBlock: int('groupsPerBlock', o.groupsPerBlock ?? 1, 1),
     form,
     evaluations: int('evaluations', o.evaluations, 1),
     seconds: o.seconds,
@@ -346,7 +347,7 @@ function resolve(o: RefineOptions): Resolved {
     lr,
     initMass,
     sweeps,
-    maxSweeps: Math.max(sweeps, int('maxSweeps', o.maxSweeps ?? 3, 1)),
+    maxSweeps: Math.max(sweeps, int('maxSweeps', o.maxSweeps ?? 10, 1)),
     patience: o.patience,
     seed: int('seed', o.seed, 0),
   };

@@ -1,9 +1,53 @@
-// Pooling backward rules. MaxPool routes each output gradient to the element onnxruntime itself
-// reported as the window's maximum (its Indices output): exact, including ties, where the first
-// maximum in the window's scan order receives the whole gradient.
+// Pooling backward rules. MaxPool routes each window's gradient to one element: the first maximum
+// in the window's row-major scan order, which is the element onnxruntime's own Indices output
+// names, so ties are handled exactly as the runtime resolves them.
 import { DataType, attrInt, makeTensor } from '../../onnx';
 import { convAdjoint, explicitWindow } from './conv';
-import type { RuleTable } from './types';
+import type { RuleContext, RuleTable } from './types';
+
+/**
+ * MaxPool backward for tiling windows (kernel = stride, no padding, no dilation, floor mode)
+ * without the Indices output: each window is unfolded onto a trailing axis (Reshape/Transpose),
+ * ArgMax picks the first maximum in the window's row-major order, and dy goes to the element whose
+ * offset in its window equals the winner's. Works on every execution provider (WebGPU's MaxPool
+ * has no Indices output) and leaves the forward MaxPool on its fast kernel (the Indices variant
+ * is ~15× slower in onnxruntime's CPU provider).
+ */
+function tiledMaxPoolBackward(ctx: RuleContext, x: string, y: string, dy: string, k: number[]): string {
+  const { e } = ctx;
+  const sp = k.length;
+  const K = k.reduce((a, b) => a * b, 1);
+  const outSp = e.shapeSlice(y, 2);
+  const covered = e.op1('Mul', [outSp, e.constI64(k)]);
+  // Rows/columns past the last whole window never win; cut them off and pad dx back at the end.
+  const xc = e.op1('Slice', [x, e.constI64(new Array(sp).fill(0)), covered, e.constI64(k.map((_, i) => i + 2))]);
+  const parts = [e.shapeSlice(x, 0, 2)];
+  k.forEach((ki, i) => parts.push(e.shapeSlice(y, i + 2, i + 3), e.constI64([ki])));
+  const split = e.op1('Concat', parts, { axis: 0 });
+  // Windows on a trailing axis, [N, C, O1, O2, ..., k1·k2·...], and the first maximum of each.
+  const perm = [0, 1, ...k.map((_, i) => 2 + 2 * i), ...k.map((_, i) => 3 + 2 * i)];
+  const tiles = e.op1('Transpose', [e.reshape(xc, split)], { perm });
+  const windows = e.reshape(tiles, e.op1('Concat', [e.shape(y), e.constI64([K])], { axis: 0 }));
+  const winner = e.op1('Cast', [e.op1('ArgMax', [windows], { axis: -1, keepdims: 0 })], { to: DataType.FLOAT });
+  // Back in the input layout: every element compares its offset inside its window with the
+  // winner's (both spread over the window by nearest upsampling), and takes dy where they match.
+  // An empty roi, not an absent one: Resize-11 requires the input.
+  const upsample = (t: string) => e.op1('Resize', [t, e.constF32([], [0]), e.constF32([1, 1, ...k])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+  let offset: string | undefined;
+  let weight = 1;
+  for (let i = sp - 1; i >= 0; i--) {
+    const len = e.reshape(e.op1('Slice', [covered, e.constI64([i]), e.constI64([i + 1])]), []);
+    const along = e.op1('Mod', [e.op1('Range', [e.constI64([0], []), len, e.constI64([1], [])]), e.constI64([k[i]!], [])]);
+    const shaped = e.reshape(e.op1('Cast', [along], { to: DataType.FLOAT }), [-1, ...new Array(sp - 1 - i).fill(1)]);
+    const term = weight === 1 ? shaped : e.mulScalar(shaped, weight);
+    offset = offset ? e.op1('Add', [term, offset]) : term;
+    weight *= k[i]!;
+  }
+  const mask = e.op1('Cast', [e.op1('Equal', [upsample(winner), offset!])], { to: DataType.FLOAT });
+  const dxc = e.mul(mask, upsample(dy));
+  const endPad = e.op1('Sub', [e.shapeSlice(x, 2), covered]);
+  return e.op1('Pad', [dxc, e.op1('Concat', [e.constI64(new Array(sp + 4).fill(0)), endPad], { axis: 0 })]);
+}
 
 export const poolRules: RuleTable = {
   MaxPool: {
@@ -14,6 +58,9 @@ export const poolRules: RuleTable = {
       if (attrInt(node, 'storage_order', 0) !== 0) ctx.fail(node, 'unsupported-attribute', 'MaxPool with storage_order=1 (column-major indices) is not supported');
       const x = node.input[0]!;
       const win = explicitWindow(ctx, node, x);
+      const tiling =
+        win.kernel.every((k, i) => k === win.strides[i] && win.dilations[i] === 1) && win.pads.every((p) => p === 0) && attrInt(node, 'ceil_mode', 0) === 0;
+      if (tiling) return [tiledMaxPoolBackward(ctx, x, node.output[0]!, dY[0]!, win.kernel)];
       // Ask the forward node for the argmax positions (flat indices into x, batch and channel included).
       if (!node.output[1]) {
         while (node.output.length < 2) node.output.push('');

@@ -205,16 +205,15 @@ export const structureRules: RuleTable = {
         g = e.reshape(g, e.op1('Concat', [...lead, e.constI64([-1]), ...trail], { axis: 0 }));
         idx = e.reshape(idx, [-1]);
       }
-      if (ctx.opset >= 16) {
-        const along = e.reshape(idx, Array.from({ length: r }, (_, i) => (i === axis ? -1 : 1)));
-        const full = e.op1('Expand', [along, e.shape(g)]);
-        return [e.op1('ScatterElements', [zerosF(ctx, e.shape(data)), full, g], { axis, reduction: 'add' })];
-      }
-      // Before opset 16 there is no scatter-add: contract with a constant one-hot matrix instead.
+      // Constant indices (the gated model's gate → channel maps): contract with a constant
+      // one-hot matrix, an exact scatter-add that every execution provider runs as a MatMul.
       const ints = constInts(ctx.model, indices);
       const D = ctx.shapes.get(data)?.[axis];
       if (!ints || typeof D !== 'number') {
-        return ctx.fail(node, 'no-gradient-rule', 'Gather backward below opset 16 needs constant indices and a static size along the gather axis');
+        if (ctx.opset < 16) return ctx.fail(node, 'no-gradient-rule', 'Gather backward needs constant indices and a static size along the gather axis, or opset ≥ 16 (ScatterElements with reduction)');
+        const along = e.reshape(idx, Array.from({ length: r }, (_, i) => (i === axis ? -1 : 1)));
+        const full = e.op1('Expand', [along, e.shape(g)]);
+        return [e.op1('ScatterElements', [zerosF(ctx, e.shape(data)), full, g], { axis, reduction: 'add' })];
       }
       const K = ints.length;
       const oneHot = new Float32Array(K * D);

@@ -1,0 +1,83 @@
+// Issue 6 benchmark: test-split metric of QUBO-only vs QUBO + TT refinement on the fixture models,
+// for the paper's layer scope and the whole-network scope, with the same evaluation budget.
+//   node --import tsx bench/refine.ts [models=halfunet,dncnn,unet] [evaluations=600] [valSamples=4] [seeds=0]
+// Prints one markdown row per (model, seed, setting). Runs on the CPU provider.
+import * as path from 'node:path';
+import type { PruneSettings } from '../src/protocol';
+import { DEFAULT_SETTINGS } from '../src/core/presets';
+import { prepareImportance } from '../src/core/pipeline/prepare';
+import { selectMask } from '../src/core/pipeline/selectMask';
+import { openSession } from '../src/core/runtime/session';
+import { BatchedEvaluator } from '../src/core/refine/batchedEvaluator';
+import { refineMask, type RefineOptions } from '../src/core/refine/refine';
+
+const root = path.resolve(import.meta.dirname ?? __dirname, '..');
+const models = (process.argv[2] ?? 'halfunet,dncnn,unet').split(',');
+const evaluations = Number(process.argv[3] ?? 600);
+const valSamples = Number(process.argv[4] ?? 4);
+const seeds = (process.argv[5] ?? '0').split(',').map(Number);
+
+const settingsList: [string, Partial<RefineOptions>][] = [
+  ['layers (paper: 8 groups, pairs)', { scope: 'layers', layers: 8 }],
+  ['network (default: boundary, 1 group/block)', { scope: 'network' }],
+  ['network, pairs, 4 groups/block, 24 slots', { scope: 'network', form: 'pairs', groupsPerBlock: 4, slotsPerBlock: 24 }],
+];
+
+async function main(): Promise<void> {
+  console.log(`evaluations ${evaluations}, validation images ${valSamples}, sparsity 0.36, CPU`);
+  console.log('| model | seed | setting | val start | val gain | test dense | test QUBO | test +TT | test gain | evals | blocks | s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const name of models) {
+    for (const seed of seeds) {
+      const settings: PruneSettings = {
+        ...DEFAULT_SETTINGS,
+        sparsity: 0.36,
+        provider: 'cpu',
+        seed,
+        refine: { ...DEFAULT_SETTINGS.refine, valSamples },
+      };
+      const ctx = { emit: () => {}, log: () => {}, stage: <T>(_n: string, fn: () => Promise<T>) => fn() };
+      const prep = await prepareImportance({ model: path.join(root, 'test/fixtures', `${name}.onnx`), data: path.join(root, 'test/fixtures/data'), settings }, ctx);
+      const sel = await selectMask(prep.imp.scores, prep.imp.terms, {
+        method: 'hybrid', sparsity: settings.sparsity, alpha: settings.alpha, beta: settings.beta, floor: settings.floor,
+        roundTo: settings.roundTo, seed, searchTimeMs: settings.searchTimeMs,
+      });
+      const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu' });
+      try {
+        const get = (split: typeof prep.data.val, count: number) => split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
+        const val = await get(prep.data.val, valSamples);
+        const test = await get(prep.data.test, prep.data.test.count);
+        const common = { session: opened.session, inputName: prep.a.inputName, outputName: prep.a.outputName, gates: prep.layout, task: prep.task };
+        const testEval = new BatchedEvaluator({ ...common, data: test, maxBatchItems: test.shape[0] });
+        const [testDense, testStart] = await testEval.evaluate([new Uint8Array(sel.keep.length).fill(1), sel.keep]);
+        for (const [label, extra] of settingsList) {
+          // A fresh validation cache per setting, so every setting pays for its own evaluations.
+          const valEval = new BatchedEvaluator({ ...common, data: val, maxBatchItems: Math.max(val.shape[0], 64) });
+          const r = await refineMask({
+            start: sel.keep,
+            gain: sel.gain,
+            groups: prep.a.deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
+            score: (m) => valEval.evaluate(m),
+            evaluations,
+            seconds: 600,
+            rank: settings.refine.rank,
+            seed,
+            scope: 'network',
+            ...extra,
+          });
+          const [testEnd] = await testEval.evaluate([r.mask]);
+          console.log(
+            `| ${name} | ${seed} | ${label} | ${r.startValue.toFixed(3)} | ${(r.bestValue - r.startValue).toFixed(3)} | ${testDense!.toFixed(3)} | ${testStart!.toFixed(3)} | ${testEnd!.toFixed(3)} | ${(testEnd! - testStart!).toFixed(3)} | ${r.evaluations} | ${r.blocks.length} | ${r.seconds.toFixed(0)} |`,
+          );
+        }
+      } finally {
+        await opened.session.release();
+      }
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
