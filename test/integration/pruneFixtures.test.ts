@@ -19,7 +19,7 @@ const FIXTURES = [
   { file: 'halfunet.onnx', images: 'data/test/noisy', size: 32, groups: 5 },
   { file: 'halfunet_ext.onnx', images: 'data/test/noisy', size: 32, groups: 5 },
   { file: 'unet.onnx', images: 'data/test/noisy', size: 32, groups: 12 },
-  { file: 'classifier.onnx', images: 'cls/test/rot90', size: 32, groups: 4 },
+  { file: 'classifier.onnx', images: 'cls/test/rot90', size: 32, groups: 5 },
 ];
 
 /** Two real images, centre-cropped to size×size, as one [2, 3, size, size] batch. */
