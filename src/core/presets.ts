@@ -22,14 +22,14 @@ export const DEFAULT_SETTINGS: PruneSettings = {
   method: 'hybrid',
   sparsity: 0.36,
   alpha: 0.5,
-  beta: 0.5,
+  beta: 0.05,
   floor: 0.1,
   roundTo: 1,
   samples: 16,
   patch: 64,
   noise: null,
   searchTimeMs: 1000,
-  refine: { scope: 'network', layers: 8, evaluations: 600, seconds: 60, rank: 4, valSamples: 4 },
+  refine: { scope: 'network', layers: 8, evaluations: 600, seconds: 60, rank: 4, valSamples: 12 },
   provider: 'auto',
   seed: 0,
 };
@@ -49,7 +49,7 @@ export const BUILTIN_PRESETS: Record<string, { description: string; settings: Pr
   },
   thorough: {
     description: 'More calibration data, a longer search and a longer refinement.',
-    settings: { samples: 32, patch: 96, searchTimeMs: 3000, refine: { scope: 'network', evaluations: 2000, seconds: 300, rank: 5, valSamples: 6 } },
+    settings: { samples: 32, patch: 96, searchTimeMs: 3000, refine: { scope: 'network', evaluations: 2000, seconds: 300, rank: 5, valSamples: 12 } },
   },
 };
 

@@ -50,6 +50,18 @@ export interface Selection {
   gain: Float64Array;
 }
 
+/**
+ * Similarity divided by (C_g − 1), so that a channel's redundancy with its whole group is at most
+ * β·ȟ_g. Unnormalised, the pair sum grows with the square of the kept count and, with post-ReLU
+ * activations' high |cos|, swamps the linear term in wide layers (β sweep in docs/BENCHMARKS.md).
+ */
+function perChannelScale(S: Float64Array, size: number): Float64Array {
+  if (size < 2) return S;
+  const out = new Float64Array(S.length);
+  for (let i = 0; i < S.length; i++) out[i] = S[i]! / (size - 1);
+  return out;
+}
+
 function pick(arr: Float64Array, idx: Int32Array): Float64Array {
   const out = new Float64Array(idx.length);
   for (let i = 0; i < idx.length; i++) out[i] = arr[idx[i]!]!;
@@ -80,8 +92,8 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
     taylor: pick(scores.taylor, g.variables),
     fisher: pick(scores.fisher, g.variables),
     l1: pick(scores.l1, g.variables),
-    similarity: g.activationSimilarity,
-    weightSimilarity: g.weightSimilarity,
+    similarity: perChannelScale(g.activationSimilarity, g.variables.length),
+    weightSimilarity: perChannelScale(g.weightSimilarity, g.variables.length),
   }));
   const common = { rho: o.floor, roundTo: o.roundTo, sparsity: o.sparsity };
   const hybrid = buildQubo(inputs, { ...common, objective: 'hybrid', alpha: o.alpha, beta: o.beta });
