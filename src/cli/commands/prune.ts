@@ -188,6 +188,10 @@ export function formatPruneReport(o: PruneOutcome): string {
 export const pruneCommand: CliCommand = {
   summary: 'prune channels (l1 | random | …) and write the physically smaller model',
   async run(args) {
+    // With data the whole pipeline runs; without, the data-free methods below.
+    if (args.some((a) => a === '--data' || a.startsWith('--data='))) {
+      return (await import('./prunePipeline')).runPrunePipeline(args);
+    }
     const req = parsePruneArgs(args);
     if (req === 'help') {
       process.stdout.write(USAGE() + '\n');

@@ -1,0 +1,88 @@
+// `qubo-prune prune model.onnx --data DIR …`: the whole pipeline (calibration, importance, QUBO
+// search, TT refinement, export, evaluation) with a preset, a preset file and flag overrides.
+import { readFile } from 'node:fs/promises';
+import { numberOption, parseCliArgs } from '../args';
+import { CliError, EXIT } from '../cliError';
+import { runPipelineCli } from '../pipelineRun';
+import { DEFAULT_PRESET, parseJsonc, resolvePreset, PresetError, BUILTIN_PRESETS } from '../../core/presets';
+import { defaultOutputFor } from '../../core/pipeline/outputs';
+
+export const PIPELINE_USAGE = `usage: qubo-prune prune <model.onnx> --data DIR [--preset NAME | --config preset.jsonc]
+                        [--out pruned.onnx] [--compare] [--method M] [--sparsity S] [--provider P]
+                        [--seed N] [--time-budget SECONDS] [--input-shape 1,3,H,W]
+
+  --data DIR        calibration / validation / test images (docs/DATA.md)
+  --preset NAME     ${Object.keys(BUILTIN_PRESETS).join(' | ')} (default ${DEFAULT_PRESET})
+  --config FILE     JSON/JSONC preset overrides (same keys as workspace presets)
+  --out FILE        pruned model (default <model>.pruned.onnx); reports are written beside it
+  --compare         also run random, l1, taylor, l1-qubo and hybrid at the same sparsity
+  --method M        hybrid | taylor | l1-qubo | l1 | random
+  --refine SCOPE    off | layers | network`;
+
+export async function runPrunePipeline(args: string[]): Promise<number> {
+  const { values, positionals } = parseCliArgs(
+    args,
+    {
+      data: { type: 'string' },
+      preset: { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      compare: { type: 'boolean' },
+      method: { type: 'string' },
+      sparsity: { type: 'string' },
+      provider: { type: 'string' },
+      seed: { type: 'string' },
+      refine: { type: 'string' },
+      'time-budget': { type: 'string' },
+      'input-shape': { type: 'string' },
+    },
+    PIPELINE_USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(PIPELINE_USAGE + '\n');
+    return EXIT.ok;
+  }
+  if (positionals.length !== 1) throw new CliError(`expected one model file\n${PIPELINE_USAGE}`);
+  if (!values.data) throw new CliError(`--data DIR is required\n${PIPELINE_USAGE}`);
+  const model = positionals[0]!;
+  let fileOverrides: unknown = {};
+  if (values.config) {
+    let text: string;
+    try {
+      text = await readFile(values.config, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read --config '${values.config}': ${(err as Error).message}`);
+    }
+    fileOverrides = parseJsonc(text, values.config);
+  }
+  const flags: Record<string, unknown> = {};
+  if (values.method) flags.method = values.method;
+  if (values.sparsity) flags.sparsity = numberOption(values.sparsity, 'sparsity', 0);
+  if (values.provider) flags.provider = values.provider;
+  if (values.seed) flags.seed = numberOption(values.seed, 'seed', 0);
+  if (values.refine) flags.refine = { scope: values.refine };
+  let preset;
+  try {
+    preset = resolvePreset(values.preset ?? DEFAULT_PRESET, {}, { ...(fileOverrides as object), ...flags, refine: { ...((fileOverrides as { refine?: object }).refine ?? {}), ...((flags.refine as object) ?? {}) } });
+  } catch (err) {
+    if (err instanceof PresetError) throw new CliError(`invalid setting ${err.message}`);
+    throw err;
+  }
+  const inputShape = values['input-shape'] ? values['input-shape'].split(',').map(Number) : undefined;
+  if (inputShape && (inputShape.length !== 4 || !inputShape.every((d) => Number.isInteger(d) && d > 0))) {
+    throw new CliError(`--input-shape must be four positive integers, e.g. 1,3,128,128 (got '${values['input-shape']}')`);
+  }
+  return runPipelineCli(
+    {
+      model,
+      data: values.data,
+      out: values.out ?? defaultOutputFor(model),
+      presetName: preset.name,
+      settings: preset.settings,
+      compare: !!values.compare,
+      timeBudgetSeconds: numberOption(values['time-budget'], 'time-budget', 0),
+      ...(inputShape ? { inputShape } : {}),
+    },
+    { stdout: process.stdout, stderr: process.stderr },
+  );
+}

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { runPipeline, CancelledError } from '../../src/core/pipeline';
+import { DEFAULT_SETTINGS, mergeSettings } from '../../src/core/presets';
+import { loadDataset } from '../../src/core/data';
+import { evaluateModel } from '../../src/core/pipeline/evaluateModel';
+import type { PipelineEvent, PruneRequest, StageName } from '../../src/protocol';
+
+const FIX = path.resolve(__dirname, '../fixtures');
+const settings = mergeSettings(DEFAULT_SETTINGS, {
+  provider: 'cpu',
+  samples: 4,
+  patch: 32,
+  searchTimeMs: 100,
+  refine: { scope: 'network', evaluations: 40, seconds: 20, valSamples: 2 },
+});
+const request = (out: string): PruneRequest => ({
+  model: path.join(FIX, 'dncnn.onnx'),
+  data: path.join(FIX, 'data'),
+  out,
+  presetName: 'test',
+  settings,
+  compare: true,
+  timeBudgetSeconds: 0,
+});
+
+test('the whole pipeline writes a model and reports whose numbers can be recomputed', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qp-pipe-'));
+  const events: PipelineEvent[] = [];
+  const summary = await runPipeline(request(path.join(dir, 'dncnn.pruned.onnx')), { onEvent: (e) => events.push(e) });
+  for (const f of [summary.output, summary.reportJson, summary.reportMarkdown]) assert.ok(existsSync(f), f);
+  const report = JSON.parse(readFileSync(summary.reportJson, 'utf8'));
+  assert.equal(report.kind, 'qubo-prune.report');
+  assert.equal(report.schemaVersion, 1);
+  assert.equal(report.provider, 'cpu');
+  const kept = report.groups.reduce((a: number, g: { kept: number; keep: number[] }) => a + g.keep.reduce((x, y) => x + y, 0), 0);
+  assert.equal(kept, report.search.K, 'exactly K channels kept');
+  assert.ok(report.export.maxAbsDiffVsMasked <= 1e-4);
+  assert.ok(report.comparison.some((c: { method: string }) => c.method === 'taylor'));
+  assert.ok(summary.after.params < summary.before.params);
+  // The printed PSNR equals a fresh evaluation of the written file.
+  const data = await loadDataset(path.join(FIX, 'data'), { patch: 32, seed: settings.seed, maxPerSplit: { calib: 4, val: 2 } });
+  const again = await evaluateModel(new Uint8Array(readFileSync(summary.output)), data.test, 'denoise', 'cpu');
+  assert.ok(Math.abs(again.psnr! - summary.after.psnr!) < 1e-9, `${again.psnr} vs ${summary.after.psnr}`);
+  const stages = events.filter((e) => e.type === 'stage-end').map((e) => (e as { stage: StageName }).stage);
+  assert.deepEqual(stages, ['analyze', 'calibrate', 'importance', 'search', 'refine', 'export', 'evaluate']);
+  assert.ok(events.some((e) => e.type === 'refine-progress'));
+});
+
+for (const stage of ['calibrate', 'search', 'refine', 'evaluate'] as StageName[]) {
+  test(`cancelling during ${stage} leaves no output`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'qp-cancel-'));
+    const controller = new AbortController();
+    const run = runPipeline(request(path.join(dir, 'out.onnx')), {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'stage-start' && e.stage === stage) controller.abort();
+      },
+    });
+    await assert.rejects(run, (err) => err instanceof CancelledError || (err as Error).name === 'AbortError' || controller.signal.aborted);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+}
