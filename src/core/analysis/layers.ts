@@ -63,7 +63,7 @@ const ACTIVATION_OPS = new Set([
 /** Ops that move data without changing it; an activation behind one still belongs to the layer. */
 const TRANSPARENT_OPS = new Set(['Identity', 'Dropout']);
 const ARITHMETIC_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'Where']);
-const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
+export const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
 
 /** Inputs that hold configuration rather than learned values, by op type and input index. */
 const NON_PARAM_SLOTS: Record<string, number[]> = {
@@ -75,6 +75,20 @@ const NON_PARAM_SLOTS: Record<string, number[]> = {
   Range: [0, 1, 2],
   BatchNormalization: [3, 4],
 };
+
+/**
+ * Whether a float constant with these uses (consumer op type, input index) counts as a learned
+ * parameter as PyTorch counts them. The one rule behind both the analysis totals and the pruning
+ * cost prediction, so the two always agree.
+ */
+export function isParameterUse(uses: readonly { op: string; index: number }[], elements: number): boolean {
+  if (uses.length === 0) return false;
+  if (uses.every((u) => NON_PARAM_SLOTS[u.op]?.includes(u.index))) return false;
+  // Exporters turn literals such as `x * 0.5` into one-element initializers; a one-element
+  // conv bias or PReLU slope is still a parameter.
+  if (elements === 1 && uses.every((u) => ARITHMETIC_OPS.has(u.op))) return false;
+  return true;
+}
 
 function product(xs: readonly number[]): number {
   let p = 1;
@@ -242,11 +256,8 @@ function countInitializers(model: OnnxModel, layers: LayerInfo[]): Omit<LayerTot
       totals.bufferElements += n;
       continue;
     }
-    if (!FLOAT_TYPES.has(t.dataType) || uses.length === 0) continue;
-    if (uses.every((u) => NON_PARAM_SLOTS[u.node.opType]?.includes(u.inputIndex))) continue;
-    // Exporters turn literals such as `x * 0.5` into one-element initializers; a one-element
-    // conv bias or PReLU slope is still a parameter.
-    if (n === 1 && uses.every((u) => ARITHMETIC_OPS.has(u.node.opType))) continue;
+    if (!FLOAT_TYPES.has(t.dataType)) continue;
+    if (!isParameterUse(uses.map((u) => ({ op: u.node.opType, index: u.inputIndex })), n)) continue;
     totals.params += n;
     const role = layerRole.get(t.name);
     if (role === 'conv') totals.convParams += n;

@@ -13,6 +13,7 @@
 import type { NodeProto } from 'onnx-buf';
 import { DataType, elementCount, type OnnxModel } from '../onnx';
 import type { DependencyAnalysis, ShapeMap } from '../analysis/types';
+import { FLOAT_TYPES, isParameterUse } from '../analysis/layers';
 import { PruneError } from './errors';
 import { validateKeep } from './masks';
 import { planSlices, slicedDims } from './slicePlan';
@@ -31,27 +32,6 @@ export interface ModelCost {
   macs: number;
   layers: LayerCost[];
 }
-
-/** Inputs that hold configuration rather than learned values (same table as layers.ts). */
-const NON_PARAM_SLOTS: Record<string, number[]> = {
-  Resize: [1, 2, 3],
-  Upsample: [1],
-  Clip: [1, 2],
-  Pad: [1, 2, 3],
-  ConstantOfShape: [0],
-  Range: [0, 1, 2],
-  BatchNormalization: [3, 4],
-};
-const ARITHMETIC_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'Where']);
-
-function isParameter(uses: { op: string; index: number }[], elements: number): boolean {
-  if (uses.length === 0) return false;
-  if (uses.every((u) => NON_PARAM_SLOTS[u.op]?.includes(u.index))) return false;
-  if (elements === 1 && uses.every((u) => ARITHMETIC_OPS.has(u.op))) return false;
-  return true;
-}
-
-const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
 
 /** A model's constants as name → dims / float-ness, and its nodes' input names. */
 interface CostView {
@@ -96,7 +76,7 @@ function costOfView(view: CostView, shapes: ShapeMap): ModelCost {
     if (!c.init || !c.float || !u) continue;
     const n = elementCount(c.dims);
     floatElements += n;
-    if (isParameter(u, n)) params += n;
+    if (isParameterUse(u, n)) params += n;
   }
   const layers: LayerCost[] = [];
   let macs = 0;
