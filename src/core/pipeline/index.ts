@@ -9,6 +9,7 @@ import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
 import type { Batch, DataSplit } from '../data';
 import { exportPruned } from '../prune/physicalExport';
+import { predictCost } from '../prune/cost';
 import { BatchedEvaluator } from '../refine/batchedEvaluator';
 import { refineMask } from '../refine/refine';
 import { prepareImportance } from './prepare';
@@ -173,10 +174,9 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       if (refineInfo) {
         const [v] = await testEval.evaluate([selection.keep]);
         beforeRefine = { ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: 0, macs: 0 };
-        const qm = exportPruned(model, deps, selection.keep);
-        const qs = analyzeLayers(qm, await inferShapes(qm, a.inputShape));
-        beforeRefine.params = qs.totals.params;
-        beforeRefine.macs = qs.totals.macs;
+        const qc = predictCost(model, deps, a.shapes, selection.keep);
+        beforeRefine.params = qc.params;
+        beforeRefine.macs = qc.macs;
       }
       if (req.compare) {
         comparison = [];
@@ -185,9 +185,9 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
           const t = performance.now();
           const sel = method === s.method ? selection : await selectFor(method);
           const [v] = await testEval.evaluate([sel.keep]);
-          const pm = exportPruned(model, deps, sel.keep);
-          const pl = analyzeLayers(pm, await inferShapes(pm, a.inputShape));
-          comparison.push({ method, ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: pl.totals.params, macs: pl.totals.macs, seconds: (performance.now() - t) / 1000 });
+          // Costs predicted from the analysis (equal to counting the exported model; tested).
+          const pc = predictCost(model, deps, a.shapes, sel.keep);
+          comparison.push({ method, ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: pc.params, macs: pc.macs, seconds: (performance.now() - t) / 1000 });
         }
         if (refineInfo) {
           const [v] = await testEval.evaluate([keep]);
