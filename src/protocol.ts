@@ -18,8 +18,15 @@ export interface PruneSettings {
   sparsity: number;
   /** Mix of normalised Taylor (α) and Fisher (1 − α) in the linear term. */
   alpha: number;
-  /** Weight of the redundancy term. */
+  /** Weight of the activation-redundancy term. */
   beta: number;
+  /** Activation similarity of the redundancy term: |cos| (METHOD §4) or |Pearson|. */
+  similarity: 'cosine' | 'pearson';
+  /**
+   * Weight of the joint-Fisher interaction: within a group, ½·pᵀΦp (Φ = empirical Fisher of the gate
+   * gradients) replaces the sum of single-channel Fisher estimates for the pruned set p; 0 = off.
+   */
+  gamma: number;
   /** Per-group minimum kept fraction (keeps max(1, ⌈floor·C⌉)). */
   floor: number;
   /** Kept counts rounded to multiples of this (1 = off). */
@@ -113,7 +120,11 @@ export type PipelineEvent =
   | { type: 'stage-progress'; stage: StageName; fraction: number; message?: string }
   | { type: 'stage-end'; stage: StageName; seconds: number; skipped?: boolean }
   | { type: 'capacities'; groups: GroupCapacity[] }
-  | { type: 'solver-trace'; points: { iteration: number; energy: number }[] }
+  /**
+   * Best QUBO energy against the search's own iteration counter. Live points arrive during the
+   * search; the one event with `final: true` carries the whole trace and replaces them.
+   */
+  | { type: 'solver-trace'; points: { iteration: number; energy: number }[]; final?: boolean }
   | { type: 'refine-progress'; iteration: number; evaluations: number; best: number; eliteMean: number; block?: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'result'; summary: RunSummary };
@@ -221,7 +232,8 @@ export function applyEvent(state: RunViewState, event: PipelineEvent): RunViewSt
       s.capacities = event.groups;
       break;
     case 'solver-trace':
-      s.energy = [...s.energy, ...event.points].slice(-2000);
+      // The final trace is already thinned by the solver; live points are capped here.
+      s.energy = event.final ? event.points : [...s.energy, ...event.points].slice(-2000);
       break;
     case 'refine-progress':
       s.refine = [...s.refine, { evaluations: event.evaluations, best: event.best, eliteMean: event.eliteMean }];

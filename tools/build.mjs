@@ -36,6 +36,8 @@ const entries = [
     options: nodeCommon,
     executable: true,
   },
+  // Benchmarks that must run where only node and the built code exist (the GPU machine, bench/gpu/).
+  { name: 'bench-stage-times', src: 'bench/stage-times.ts', out: 'dist/bench/stage-times.js', options: nodeCommon },
   {
     name: 'webview',
     src: 'webview/main.ts',

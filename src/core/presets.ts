@@ -21,8 +21,10 @@ export const REFINE_SCOPES: readonly RefineScope[] = ['off', 'layers', 'network'
 export const DEFAULT_SETTINGS: PruneSettings = {
   method: 'hybrid',
   sparsity: 0.36,
-  alpha: 0.5,
-  beta: 0.05,
+  alpha: 0,
+  beta: 0,
+  similarity: 'cosine',
+  gamma: 0.35,
   floor: 0.1,
   roundTo: 1,
   samples: 16,
@@ -77,7 +79,7 @@ function oneOf<T extends string>(obj: Record<string, unknown>, key: string, path
   return v as T;
 }
 
-const TOP_KEYS = new Set(['method', 'sparsity', 'alpha', 'beta', 'floor', 'roundTo', 'samples', 'patch', 'noise', 'searchTimeMs', 'refine', 'provider', 'seed']);
+const TOP_KEYS = new Set(['method', 'sparsity', 'alpha', 'beta', 'similarity', 'gamma', 'floor', 'roundTo', 'samples', 'patch', 'noise', 'searchTimeMs', 'refine', 'provider', 'seed']);
 const REFINE_KEYS = new Set(['scope', 'layers', 'evaluations', 'seconds', 'rank', 'valSamples']);
 
 /** Checks untrusted overrides (from JSON or settings) and returns them typed; unknown keys are errors. */
@@ -93,6 +95,8 @@ export function validateOverrides(raw: unknown, path = ''): PresetOverrides {
   set('sparsity', num(raw, 'sparsity', path, 0, 1, { openHi: true }));
   set('alpha', num(raw, 'alpha', path, 0, 1));
   set('beta', num(raw, 'beta', path, 0, 100));
+  set('similarity', oneOf(raw, 'similarity', path, ['cosine', 'pearson'] as const));
+  set('gamma', num(raw, 'gamma', path, 0, 10));
   set('floor', num(raw, 'floor', path, 0, 1));
   set('roundTo', num(raw, 'roundTo', path, 1, 256, { integer: true }));
   set('samples', num(raw, 'samples', path, 1, 100000, { integer: true }));

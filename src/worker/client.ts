@@ -28,8 +28,10 @@ export interface WorkerClientOptions {
   /** Lines the child writes to stderr (onnxruntime warnings, crashes). */
   onStderr?: (line: string) => void;
   onEvent?: (event: PipelineEvent) => void;
-  /** Override for tests: node executable and extra exec arguments. */
+  /** Override for tests: the node executable. */
   execPath?: string;
+  /** Extra node arguments, e.g. ['--import', 'tsx'] to run the TypeScript entry (tests). */
+  execArgv?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -48,7 +50,7 @@ export class WorkerRun extends EventEmitter {
     private readonly opts: WorkerClientOptions,
   ) {
     super();
-    const execArgv = opts.maxOldSpaceMb ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : [];
+    const execArgv = [...(opts.maxOldSpaceMb ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : []), ...(opts.execArgv ?? [])];
     this.child = fork(opts.workerPath, [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv,

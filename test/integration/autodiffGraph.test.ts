@@ -16,7 +16,7 @@ async function runGrad(c: GradCase, extra: { grams?: { name: string; tensor: str
   const gm = buildGradientModel(c.model, { wrt: c.wrt, loss: c.loss, ...extra });
   const { session } = await openSession(gm.model.toBytes(), { provider: 'cpu', threads: 1 });
   const lossInput = c.loss.kind === 'mse' ? c.loss.target : c.loss.labels;
-  const fetch = [gm.lossOutput, ...Object.values(gm.gradOutputs), ...Object.values(gm.gramOutputs), ...(extra.extraOutputs ?? [])];
+  const fetch = [gm.lossOutput, ...Object.values(gm.gradOutputs), ...Object.values(gm.gramOutputs), ...Object.values(gm.channelSumOutputs), ...(extra.extraOutputs ?? [])];
   const out = await session.run(toOrt({ ...c.feeds, [lossInput]: c.lossFeed }), fetch);
   await session.release();
   const get = (name: string) => out[name]!.data as Float32Array;
@@ -85,6 +85,18 @@ describe('composite graphs', () => {
       }
       assert.ok(C >= 4 && maxAbs > 0);
       for (let i = 0; i < C * C; i++) assert.ok(Math.abs(gram[i]! - ref[i]!) <= 1e-5 * maxAbs, `gram ${k}[${i}]: ${gram[i]} vs ${ref[i]}`);
+      // Channel sums (for channel means and Pearson correlation) of the same tensor.
+      const sums = r.get(r.gm.channelSumOutputs[`g${k}`]!);
+      assert.equal(sums.length, C);
+      for (let i = 0; i < C; i++) {
+        let s = 0;
+        let scale = 0;
+        for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) {
+          s += a[(n * C + i) * P + p]!;
+          scale += Math.abs(a[(n * C + i) * P + p]!);
+        }
+        assert.ok(Math.abs(sums[i]! - s) <= 1e-5 * Math.max(scale, 1e-6), `channel sum ${k}[${i}]: ${sums[i]} vs ${s}`);
+      }
     });
   });
 

@@ -203,6 +203,21 @@ describe('energy chart series', () => {
     assert.deepEqual(energySeries([...live, ...full]), full);
     assert.deepEqual(energySeries([]), []);
   });
+
+  test('live solver-trace points append; the final trace replaces them', () => {
+    let s = initialViewState('run-1', '/ws/net.onnx', 'fast');
+    s = applyEvent(s, { type: 'solver-trace', points: [{ iteration: 0, energy: 10 }] });
+    s = applyEvent(s, { type: 'solver-trace', points: [{ iteration: 4096, energy: 7 }] });
+    assert.deepEqual(s.energy.map((p) => p.iteration), [0, 4096]);
+    const full = [
+      { iteration: 0, energy: 10 },
+      { iteration: 12, energy: 8 },
+      { iteration: 900, energy: 6 },
+      { iteration: 5000, energy: 6 },
+    ];
+    s = applyEvent(s, { type: 'solver-trace', points: full, final: true });
+    assert.deepEqual(s.energy, full);
+  });
 });
 
 describe('restoring a panel saved mid-run', () => {

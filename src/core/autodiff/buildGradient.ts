@@ -6,7 +6,7 @@ import { DataType, MAX_OPSET, MIN_OPSET, makeValueInfo, valueInfoElemType, type 
 import { reduceTo } from './broadcast';
 import { Emitter } from './emitter';
 import { AutodiffError } from './errors';
-import { emitGram } from './gram';
+import { emitChannelSums, emitGram } from './gram';
 import { emitLoss, type LossSpec } from './loss';
 import { RULES, type RuleContext } from './rules';
 import { inferSymbolicShapes, topoOrder, type Dim } from './shapes';
@@ -33,6 +33,8 @@ export interface GradientModel {
   gradOutputs: Record<string, string>;
   /** gram name → output holding the C×C Gram matrix. */
   gramOutputs: Record<string, string>;
+  /** gram name → output holding the per-channel sums [C] of the same tensor (for channel means). */
+  channelSumOutputs: Record<string, string>;
   /** Number of nodes added for the loss and the backward pass. */
   addedNodes: number;
 }
@@ -172,11 +174,16 @@ export function buildGradientModel(forward: OnnxModel, opts: GradientOptions): G
     outputs.push({ name, elemType: DataType.FLOAT });
   }
   const gramOutputs: Record<string, string> = {};
+  const channelSumOutputs: Record<string, string> = {};
   for (const g of opts.grams ?? []) {
     const name = e.claim(`gram/${g.name}`);
     e.op('Identity', [emitGram(e, shapes, g.tensor)], {}, [name]);
     gramOutputs[g.name] = name;
     outputs.push({ name, elemType: DataType.FLOAT });
+    const sumName = e.claim(`chansum/${g.name}`);
+    e.op('Identity', [emitChannelSums(e, shapes, g.tensor)], {}, [sumName]);
+    channelSumOutputs[g.name] = sumName;
+    outputs.push({ name: sumName, elemType: DataType.FLOAT });
   }
   const declared = new Set(graph.output.map((v) => v.name));
   const known = new Map([...graph.valueInfo, ...graph.input, ...graph.output].map((v) => [v.name, valueInfoElemType(v)]));
@@ -186,5 +193,5 @@ export function buildGradientModel(forward: OnnxModel, opts: GradientOptions): G
   graph.initializer.push(...e.initializers);
   for (const o of outputs) graph.output.push(makeValueInfo(o.name, undefined, o.elemType));
   model.invalidate();
-  return { model, lossOutput, gradOutputs, gramOutputs, addedNodes: e.nodes.length };
+  return { model, lossOutput, gradOutputs, gramOutputs, channelSumOutputs, addedNodes: e.nodes.length };
 }

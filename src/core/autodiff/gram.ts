@@ -15,3 +15,16 @@ export function emitGram(e: Emitter, shapes: ShapeInfo, tensor: string): string 
   const per = e.op1('MatMul', [rows, e.op1('Transpose', [rows], { perm: [0, 2, 1] })]);
   return e.reduceSum(per, [0], false);
 }
+
+/**
+ * Per-channel sums Σ over samples and positions of a tensor [N, C, ...] or [N, C] → [C]. With the
+ * Gram matrix and the position count they give channel means, so Pearson correlation can be
+ * formed outside the runtime from the same C×C + C numbers.
+ */
+export function emitChannelSums(e: Emitter, shapes: ShapeInfo, tensor: string): string {
+  const r = shapes.rank(tensor);
+  if (r === undefined || r < 2) throw new AutodiffError('shape-unknown', `channel sums of '${tensor}': its rank is ${r ?? 'unknown'}; need [N, C] or [N, C, ...]`);
+  if (r === 2) return e.reduceSum(tensor, [0], false);
+  const rows = e.reshape(tensor, [0, 0, -1]);
+  return e.reduceSum(rows, [0, 2], false);
+}

@@ -20,12 +20,18 @@ export interface GramRequest {
   output: string;
   tensor: string;
   channels: number;
+  /** Output name of the per-channel sums [C] of the same tensor. */
+  sumOutput?: string;
 }
 
 export interface CalibrationResult {
   accumulator: GradientAccumulator;
   /** Summed Gram matrix per requested tensor, channels×channels. */
   grams: Map<string, Float64Array>;
+  /** Summed activations per channel per requested tensor (when sums were requested). */
+  channelSums: Map<string, Float64Array>;
+  /** Samples whose activations the Gram matrices and sums cover. */
+  gramSamples: number;
   samples: number;
   meanLoss: number;
 }
@@ -56,8 +62,13 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
   const n = o.deps.variables.length;
   const acc = new GradientAccumulator(n);
   const grams = new Map<string, Float64Array>();
-  for (const g of o.grams) grams.set(g.tensor, new Float64Array(g.channels * g.channels));
-  const fetches = [o.lossOutput, ...o.gates.map((g) => o.gradOutputs[g.name]!), ...o.grams.map((g) => g.output)];
+  const sums = new Map<string, Float64Array>();
+  for (const g of o.grams) {
+    grams.set(g.tensor, new Float64Array(g.channels * g.channels));
+    if (g.sumOutput) sums.set(g.tensor, new Float64Array(g.channels));
+  }
+  let gramSamples = 0;
+  const fetches = [o.lossOutput, ...o.gates.map((g) => o.gradOutputs[g.name]!), ...o.grams.flatMap((g) => (g.sumOutput ? [g.output, g.sumOutput] : [g.output]))];
   let seen = 0;
   let lossSum = 0;
   const total = Math.min(o.maxSamples, o.split.count);
@@ -83,20 +94,24 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
     }
     acc.addBatch(rows, take);
     for (let b = 0; b < take; b++) lossSum += loss[b]!;
-    if (take === B) {
+    // A Gram matrix sums over the whole batch; a partial last batch would add samples past the
+    // budget, so it is only used when nothing else was collected.
+    if (take === B || seen === 0) {
       for (const g of o.grams) {
         const m = out[g.output]!.data as Float32Array;
         const sum = grams.get(g.tensor)!;
         for (let i = 0; i < sum.length; i++) sum[i] += m[i]!;
+        if (g.sumOutput) {
+          const c = out[g.sumOutput]!.data as Float32Array;
+          const acc = sums.get(g.tensor)!;
+          for (let i = 0; i < acc.length; i++) acc[i] += c[i]!;
+        }
       }
-    } else {
-      // A Gram matrix sums over the whole batch; a partial last batch would add samples past the
-      // budget, so it is only used when nothing else was collected.
-      if (seen === 0) for (const g of o.grams) grams.set(g.tensor, Float64Array.from(out[g.output]!.data as Float32Array));
+      gramSamples += B;
     }
     seen += take;
     o.onProgress?.(seen / total);
     if (seen >= total) break;
   }
-  return { accumulator: acc, grams, samples: seen, meanLoss: lossSum / Math.max(1, seen) };
+  return { accumulator: acc, grams, channelSums: sums, gramSamples, samples: seen, meanLoss: lossSum / Math.max(1, seen) };
 }

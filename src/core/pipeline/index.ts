@@ -1,7 +1,7 @@
 // The product's main job: analyze → calibrate → importance → search → refine → export → evaluate.
 // Every stage reports typed events; the AbortSignal is honoured between units of work; nothing is
 // written until the very end, and then atomically, so a cancelled or failed run leaves no output.
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, ComparisonRow, Method } from '../../protocol';
 import { openSession, type ProviderName } from '../runtime/session';
@@ -28,6 +28,29 @@ export interface PipelineOptions {
 }
 
 const BASELINES: Method[] = ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid'];
+
+/**
+ * Fails before any work when the output cannot be written (its folder is a file or not writable),
+ * instead of after a long run. Creates nothing: a missing folder is made only when writing.
+ */
+async function checkOutputFolder(file: string): Promise<void> {
+  let dir = path.dirname(file);
+  for (;;) {
+    const st = await fsp.stat(dir).catch(() => null);
+    if (st) {
+      if (!st.isDirectory()) throw new PipelineError('output-unwritable', `cannot write '${file}': '${dir}' is not a folder`);
+      try {
+        await fsp.access(dir, fsConstants.W_OK);
+      } catch {
+        throw new PipelineError('output-unwritable', `cannot write '${file}': the folder '${dir}' is not writable`);
+      }
+      return;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
 
 function batchOf(split: DataSplit, count: number): Promise<Batch> {
   return split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
@@ -57,6 +80,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   emit({ type: 'run-start', model: req.model, preset: req.presetName, settings: s, startedAt: new Date().toISOString() });
   const paths = outputPathsFor(req.out);
   if (path.resolve(req.model) === paths.model) throw new PipelineError('overwrite-source', `the output '${req.out}' is the source model; choose another output path`);
+  await checkOutputFolder(paths.model);
 
   const prep = await prepareImportance({ model: req.model, data: req.data, settings: s, inputShape: req.inputShape }, { emit, log, signal, stage });
   const { a, data, task, gates, layout, gatedPerSample, calibration, imp } = prep;
@@ -68,7 +92,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   const capacities = (keep: Uint8Array) =>
     deps.groups.map((g) => ({ id: g.id, kept: Array.from(g.variables).reduce((acc, v) => acc + keep[v]!, 0), total: g.size }));
   const selectFor = (method: Method, onProgress?: (p: { iteration: number; bestEnergy: number }) => void) =>
-    selectMask(imp.scores, imp.terms, { method, sparsity: s.sparsity, alpha: s.alpha, beta: s.beta, floor: s.floor, roundTo: s.roundTo, seed: s.seed, searchTimeMs: s.searchTimeMs, signal, onProgress });
+    selectMask(imp.scores, imp.terms, { method, sparsity: s.sparsity, alpha: s.alpha, beta: s.beta, similarity: s.similarity, jointFisher: s.gamma, floor: s.floor, roundTo: s.roundTo, seed: s.seed, searchTimeMs: s.searchTimeMs, signal, onProgress });
   const selection: Selection = await stage('search', async () => {
     const searchStart = performance.now();
     let lastEmit = 0;
@@ -79,7 +103,14 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       emit({ type: 'solver-trace', points: [{ iteration: p.iteration, energy: p.bestEnergy }] });
       emit({ type: 'stage-progress', stage: 'search', fraction: Math.min(1, (now - searchStart) / Math.max(1, s.searchTimeMs)) });
     });
-    if (sel.search) emit({ type: 'solver-trace', points: sel.search.trace.map((t) => ({ iteration: t.iteration, energy: t.energy })) });
+    if (sel.search) {
+      // The same iteration counter as the live points; ends at the last iteration so the chart
+      // keeps its x range when the whole trace replaces the live points.
+      const points = sel.search.trace.map((t) => ({ iteration: t.iteration, energy: t.energy }));
+      const last = points[points.length - 1];
+      if (last && last.iteration < sel.search.iterations) points.push({ iteration: sel.search.iterations, energy: last.energy });
+      emit({ type: 'solver-trace', points, final: true });
+    }
     emit({ type: 'capacities', groups: capacities(sel.keep) });
     log(`${s.method}: kept ${sel.keep.reduce((x, y) => x + y, 0)} of ${n} channels (K = ${sel.instance.K})${sel.search ? `, energy ${sel.search.energy.toPrecision(6)} after ${sel.search.iterations} iterations` : ''}`);
     return sel;

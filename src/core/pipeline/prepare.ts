@@ -11,7 +11,7 @@ import { loadDataset, type Dataset } from '../data';
 import { buildGatedModel } from '../prune/gatedModel';
 import { buildGradientModel } from '../autodiff';
 import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
-import { cosineFromGram, subMatrix } from '../importance/gradientStats';
+import { cosineFromGram, pearsonFromGram, subMatrix } from '../importance/gradientStats';
 import type { GateLayout } from '../refine/batchedEvaluator';
 import { calibrate, type GateInput, type GramRequest } from './calibrate';
 import type { ChannelScores, GroupTerms } from './selectMask';
@@ -125,7 +125,7 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     provider = opened.provider;
     emit({ type: 'provider', provider: opened.provider, skipped: opened.skipped });
     try {
-      const requests = grams.requests.map((r) => ({ ...r, output: grad.gramOutputs[r.output] ?? r.output }));
+      const requests = grams.requests.map((r) => ({ ...r, output: grad.gramOutputs[r.output] ?? r.output, sumOutput: grad.channelSumOutputs[r.output] }));
       return await calibrate({
         session: opened.session,
         inputName: a.inputName,
@@ -157,7 +157,13 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
       const { tensor, index } = grams.perGroup[gi]!;
       const gram = calibration.grams.get(tensor)!;
       const m = Math.round(Math.sqrt(gram.length));
-      return { id: g.id, variables: g.variables, activationSimilarity: cosineFromGram(subMatrix(gram, m, index), index.length), weightSimilarity: weightCosine(filters, g.variables) };
+      const sub = subMatrix(gram, m, index);
+      const sums = calibration.channelSums.get(tensor);
+      // Positions per sample: the tensor's non-batch, non-channel extent at the calibration patch.
+      const dims = a.shapes.get(tensor) ?? [];
+      const perSample = dims.slice(2).reduce((x, y) => x * y, 1);
+      const activationPearson = sums ? pearsonFromGram(sub, Float64Array.from(index, (i) => sums[i]!), calibration.gramSamples * perSample, index.length) : undefined;
+      return { id: g.id, variables: g.variables, activationSimilarity: cosineFromGram(sub, index.length), activationPearson, fisherBlock: calibration.accumulator.fisherBlock(g.variables), weightSimilarity: weightCosine(filters, g.variables) };
     });
     return { scores, terms };
   });

@@ -169,7 +169,7 @@ export function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
   out.push(`# QUBO Prune report: ${path.basename(r.model)}`, '');
   out.push(`- Output: \`${r.output}\``);
-  out.push(`- Preset: **${r.preset}** — method \`${r.settings.method}\`, filter sparsity ${(r.settings.sparsity * 100).toFixed(0)}%, α ${r.settings.alpha}, β ${r.settings.beta}, floor ${r.settings.floor}, round-to ${r.settings.roundTo}, seed ${r.settings.seed}`);
+  out.push(`- Preset: **${r.preset}** — method \`${r.settings.method}\`, filter sparsity ${(r.settings.sparsity * 100).toFixed(0)}%, α ${r.settings.alpha}, β ${r.settings.beta} (${r.settings.similarity === 'pearson' ? '|Pearson|' : '|cos|'}), γ ${r.settings.gamma}, floor ${r.settings.floor}, round-to ${r.settings.roundTo}, seed ${r.settings.seed}`);
   out.push(`- Execution provider: \`${r.provider}\``);
   out.push(`- Data: \`${r.data.root}\` (${r.data.layout}${r.data.noise ? `, noise ${r.data.noise}` : ''}); calib ${r.data.splits.calib.samples}, val ${r.data.splits.val.samples}, test ${r.data.splits.test.samples} samples`);
   out.push(`- Run time: ${r.seconds.toFixed(1)} s (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${(v ?? 0).toFixed(1)} s`).join(', ')})`, '');

@@ -25,11 +25,16 @@ export interface GroupTerms {
   /** Global variable indices in QUBO order. */
   variables: Int32Array;
   activationSimilarity: Float64Array;
+  /** |Pearson| of the activations (ablation against |cos|); absent when channel sums were not collected. */
+  activationPearson?: Float64Array;
   weightSimilarity: Float64Array;
+  /** Empirical Fisher block Φ (c×c) of the group's gate gradients, for the joint-Fisher interaction. */
+  fisherBlock?: Float64Array;
 }
 
 export interface SelectOptions {
-  method: Method;
+  /** The product's methods, plus greedy Fisher for the benchmark's "best greedy criterion" row. */
+  method: Method | 'fisher';
   sparsity: number;
   alpha: number;
   beta: number;
@@ -37,6 +42,19 @@ export interface SelectOptions {
   roundTo: number;
   seed: number;
   searchTimeMs: number;
+  /** Activation similarity in the redundancy term (default |cos|, METHOD §4). */
+  similarity?: 'cosine' | 'pearson';
+  /**
+   * 'global' (default, METHOD §6): one K, capacities move between groups during the search.
+   * 'per-group': each group keeps round((1−s)·C_g) (uniform per-layer sparsity), for the ablation.
+   */
+  capacity?: 'global' | 'per-group';
+  /**
+   * Weight γ of the joint-Fisher interaction: Q_ij += γ(1−α)·Φ_ij/mean(F) within each group, with the
+   * matching linear correction, so that at γ = 1 the Fisher part of E is the second-order estimate
+   * ½·pᵀΦp of pruning the set p together instead of the sum of single-channel estimates. 0 = off.
+   */
+  jointFisher?: number;
   signal?: AbortSignal;
   onProgress?: (p: { iteration: number; bestEnergy: number }) => void;
 }
@@ -84,6 +102,37 @@ export function toQubo(keep: Uint8Array, groups: GroupTerms[]): Uint8Array {
   return mask;
 }
 
+/** Adds γ·Φ/mean(F) cross terms and their linear correction to a built instance (see SelectOptions.jointFisher). */
+function addJointFisher(inst: QuboInstance, groups: GroupTerms[], fisher: Float64Array, gamma: number): void {
+  let mean = 0;
+  let count = 0;
+  for (const g of groups) for (let i = 0; i < g.variables.length; i++, count++) mean += fisher[g.variables[i]!]!;
+  mean /= Math.max(1, count);
+  if (!(mean > 0)) return;
+  const u = gamma / mean;
+  groups.forEach((g, gi) => {
+    const phi = g.fisherBlock;
+    if (!phi) throw new Error(`group '${g.id}' has no Fisher block (calibration kept no per-sample gradients)`);
+    const c = g.variables.length;
+    const start = inst.groupStart[gi]!;
+    const q = inst.Q[gi]!;
+    for (let i = 0; i < c; i++) {
+      let r = 0;
+      for (let j = 0; j < c; j++) {
+        if (i === j) continue;
+        r += phi[i * c + j]!;
+        q[i * c + j] += u * phi[i * c + j]!;
+      }
+      inst.h[start + i] += u * r;
+    }
+  });
+}
+
+function pearsonOf(g: GroupTerms): Float64Array {
+  if (!g.activationPearson) throw new Error(`group '${g.id}' has no Pearson similarity (channel sums were not collected)`);
+  return g.activationPearson;
+}
+
 export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o: SelectOptions): Promise<Selection> {
   const n = scores.taylor.length;
   const inputs: QuboGroupInput[] = groups.map((g) => ({
@@ -92,11 +141,24 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
     taylor: pick(scores.taylor, g.variables),
     fisher: pick(scores.fisher, g.variables),
     l1: pick(scores.l1, g.variables),
-    similarity: perChannelScale(g.activationSimilarity, g.variables.length),
+    similarity: perChannelScale(o.similarity === 'pearson' ? pearsonOf(g) : g.activationSimilarity, g.variables.length),
     weightSimilarity: perChannelScale(g.weightSimilarity, g.variables.length),
   }));
-  const common = { rho: o.floor, roundTo: o.roundTo, sparsity: o.sparsity };
+  let common: { rho: number; roundTo: number; sparsity?: number; keep?: number } = { rho: o.floor, roundTo: o.roundTo, sparsity: o.sparsity };
+  if (o.capacity === 'per-group') {
+    // Floors equal to each group's own target make Σ floors = K, so only swaps inside a group remain.
+    let keep = 0;
+    inputs.forEach((g) => {
+      const r = Math.max(1, o.roundTo);
+      let target = Math.max(1, Math.round((1 - o.sparsity) * g.size));
+      if (r > 1) target = Math.min(g.size, Math.max(r, Math.round(target / r) * r));
+      g.floor = target;
+      keep += target;
+    });
+    common = { rho: o.floor, roundTo: o.roundTo, keep };
+  }
   const hybrid = buildQubo(inputs, { ...common, objective: 'hybrid', alpha: o.alpha, beta: o.beta });
+  if (o.jointFisher && o.jointFisher > 0 && o.alpha < 1) addJointFisher(hybrid, groups, scores.fisher, o.jointFisher * (1 - o.alpha));
   const gain = new Float64Array(n);
   {
     let p = 0;
@@ -128,6 +190,8 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
     }
     case 'taylor':
       return { keep: toGlobal(bestLinearMask(hybrid, qorder(normaliseByGlobalMean(scores.taylor))), groups, n), instance: hybrid, gain };
+    case 'fisher':
+      return { keep: toGlobal(bestLinearMask(hybrid, qorder(normaliseByGlobalMean(scores.fisher))), groups, n), instance: hybrid, gain };
     case 'l1':
       return { keep: toGlobal(bestLinearMask(hybrid, qorder(scores.l1)), groups, n), instance: hybrid, gain };
     case 'random':

@@ -1,0 +1,92 @@
+// PNG charts of the suite: PSNR vs sparsity per method, and kept channels per group per method.
+import { groupedBarChartPng, lineChartPng, type Series } from '../lib/chart';
+import { mean, sd } from './tables';
+import { METHOD_LABEL, METHOD_ORDER, type BenchMethod, type SuiteResults } from './types';
+
+const COLORS: Record<BenchMethod, string> = {
+  random: '#9e9e9e',
+  l1: '#8c564b',
+  taylor: '#1f77b4',
+  fisher: '#17becf',
+  'l1-qubo': '#bcbd22',
+  'hybrid-paper': '#9467bd',
+  hybrid: '#d62728',
+  'hybrid+tt-layers': '#ff7f0e',
+  'hybrid+tt-network': '#2ca02c',
+};
+
+export interface Chart {
+  file: string;
+  title: string;
+  png: Buffer;
+}
+
+export function suiteCharts(r: SuiteResults): Chart[] {
+  const charts: Chart[] = [];
+  const pctTicks = r.config.sparsities.map((s) => Math.round(s * 100));
+  for (const model of r.config.models) {
+    const dense = r.dense.find((d) => d.model === model)!;
+    // Random is far below everything else; drawing it would squash the differences that matter.
+    const shown = METHOD_ORDER.filter((m) => m !== 'random');
+    const series: Series[] = [];
+    for (const m of shown) {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      const es: number[] = [];
+      for (const s of r.config.sparsities) {
+        const p = r.methods.filter((x) => x.model === model && x.method === m && Math.abs(x.sparsity - s) < 1e-9).map((x) => x.psnr);
+        if (!p.length) continue;
+        xs.push(Math.round(s * 100));
+        ys.push(mean(p));
+        es.push(sd(p));
+      }
+      if (xs.length) series.push({ label: METHOD_LABEL[m], x: xs, y: ys, yErr: es, color: COLORS[m], dashed: m.startsWith('hybrid+') });
+    }
+    series.push({ label: `original (${dense.psnr.toFixed(2)} dB)`, x: [pctTicks[0]!, pctTicks[pctTicks.length - 1]!], y: [dense.psnr, dense.psnr], color: '#000000', dashed: true });
+    const allY = series.flatMap((s) => s.y);
+    const lo = Math.floor(Math.min(...allY) - 0.5);
+    const hi = Math.ceil(Math.max(...allY) + 0.3);
+    charts.push({
+      file: `psnr-vs-sparsity-${model}.png`,
+      title: `${model}: test PSNR vs filter sparsity`,
+      png: lineChartPng({
+        title: `${model}: test PSNR vs filter sparsity (mean ± sd over ${r.config.seeds.length} seed${r.config.seeds.length > 1 ? 's' : ''}; random omitted)`,
+        xLabel: 'filter sparsity (%)',
+        yLabel: 'test PSNR (dB)',
+        series,
+        xTicks: pctTicks,
+        yRange: [lo, hi],
+      }),
+    });
+
+    const s36 = r.config.sparsities.find((s) => Math.abs(s - 0.36) < 1e-9) ?? r.config.sparsities[Math.floor(r.config.sparsities.length / 2)]!;
+    const seed = r.config.seeds[0]!;
+    const bars = (['l1', 'taylor', 'hybrid', 'hybrid+tt-network'] as const)
+      .map((m) => ({ m, row: r.methods.find((x) => x.model === model && x.method === m && x.seed === seed && Math.abs(x.sparsity - s36) < 1e-9) }))
+      .filter((b) => b.row);
+    if (bars.length) {
+      charts.push({
+        file: `kept-per-group-${model}.png`,
+        title: `${model}: kept channels per group at ${Math.round(s36 * 100)} %`,
+        png: groupedBarChartPng({
+          title: `${model}: kept channels per group at ${Math.round(s36 * 100)} % sparsity (seed ${seed}); grey = group size`,
+          xLabel: 'channel group (network order)',
+          yLabel: 'kept channels',
+          categories: dense.groups.map((g, i) => shortGroup(g, i)),
+          series: [
+            { label: 'group size', values: dense.groupSizes, color: '#d0d0d0' },
+            ...bars.map((b) => ({ label: METHOD_LABEL[b.m], values: b.row!.kept, color: COLORS[b.m] })),
+          ],
+        }),
+      });
+    }
+  }
+  return charts;
+}
+
+/** Group ids are producer node names; a short stable label keeps the axis legible. */
+function shortGroup(id: string, i: number): string {
+  const tail = id.split('/').filter(Boolean).pop() ?? id;
+  const short = tail.replace(/^(Conv|ConvTranspose|conv)_?/, '').slice(0, 10);
+  return short ? `${i + 1}:${short}` : String(i + 1);
+}
