@@ -1,8 +1,12 @@
 // Issue 6 benchmark: test-split metric of QUBO-only vs QUBO + TT refinement on the fixture models,
 // for the paper's layer scope and the whole-network scope, with the same evaluation budget.
-//   node --import tsx bench/refine.ts [models=halfunet,dncnn,unet] [evaluations=600] [valSamples=4] [seeds=0]
-// Prints one markdown row per (model, seed, setting). Runs on the CPU provider.
+//   node --import tsx bench/refine.ts [models=halfunet,dncnn,unet] [evaluations=600] [valSamples=12] [seeds=0] [provider=cpu]
+// Prints one markdown row per (model, seed, setting), scored as the pipeline's default does
+// (calibration + validation crops). Bundled as dist/bench/refine.js for the GPU machine (bench/gpu/).
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { ProviderChoice } from '../src/protocol';
+import { concatBatches } from '../src/core/data';
 import type { PruneSettings } from '../src/protocol';
 import { DEFAULT_SETTINGS } from '../src/core/presets';
 import { prepareImportance } from '../src/core/pipeline/prepare';
@@ -11,11 +15,21 @@ import { openSession } from '../src/core/runtime/session';
 import { BatchedEvaluator } from '../src/core/refine/batchedEvaluator';
 import { refineMask, type RefineOptions } from '../src/core/refine/refine';
 
-const root = path.resolve(import.meta.dirname ?? __dirname, '..');
+/** The repository root from bench/ (tsx) or dist/bench/ (bundled). */
+function projectRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(path.join(dir, 'test', 'fixtures', 'halfunet.onnx'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`test/fixtures/halfunet.onnx not found above ${__dirname}`);
+}
+const root = projectRoot();
 const models = (process.argv[2] ?? 'halfunet,dncnn,unet').split(',');
 const evaluations = Number(process.argv[3] ?? 600);
-const valSamples = Number(process.argv[4] ?? 4);
+const valSamples = Number(process.argv[4] ?? 12);
 const seeds = (process.argv[5] ?? '0').split(',').map(Number);
+const provider = (process.argv[6] ?? 'cpu') as ProviderChoice;
 
 const settingsList: [string, Partial<RefineOptions>][] = [
   ['layers (paper: 8 groups, pairs)', { scope: 'layers', layers: 8 }],
@@ -24,7 +38,7 @@ const settingsList: [string, Partial<RefineOptions>][] = [
 ];
 
 async function main(): Promise<void> {
-  console.log(`evaluations ${evaluations}, validation images ${valSamples}, sparsity 0.36, CPU`);
+  console.log(`evaluations ${evaluations}, validation crops ${valSamples} + calibration crops, sparsity 0.36, provider ${provider}`);
   console.log('| model | seed | setting | val start | val gain | test dense | test QUBO | test +TT | test gain | evals | blocks | s |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const name of models) {
@@ -32,20 +46,21 @@ async function main(): Promise<void> {
       const settings: PruneSettings = {
         ...DEFAULT_SETTINGS,
         sparsity: 0.36,
-        provider: 'cpu',
+        provider,
         seed,
         refine: { ...DEFAULT_SETTINGS.refine, valSamples },
       };
       const ctx = { emit: () => {}, log: () => {}, stage: <T>(_n: string, fn: () => Promise<T>) => fn() };
       const prep = await prepareImportance({ model: path.join(root, 'test/fixtures', `${name}.onnx`), data: path.join(root, 'test/fixtures/data'), settings }, ctx);
       const sel = await selectMask(prep.imp.scores, prep.imp.terms, {
-        method: 'hybrid', sparsity: settings.sparsity, alpha: settings.alpha, beta: settings.beta, floor: settings.floor,
+        method: 'hybrid', sparsity: settings.sparsity, alpha: settings.alpha, beta: settings.beta, similarity: settings.similarity, jointFisher: settings.gamma, floor: settings.floor,
         roundTo: settings.roundTo, seed, searchTimeMs: settings.searchTimeMs,
       });
-      const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu' });
+      const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: prep.provider });
+      console.log(`${name} seed ${seed}: evaluations run on ${opened.provider}`);
       try {
         const get = (split: typeof prep.data.val, count: number) => split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
-        const val = await get(prep.data.val, valSamples);
+        const val = concatBatches(await get(prep.data.calib, settings.samples), await get(prep.data.val, valSamples));
         const test = await get(prep.data.test, prep.data.test.count);
         const common = { session: opened.session, inputName: prep.a.inputName, outputName: prep.a.outputName, gates: prep.layout, task: prep.task };
         const testEval = new BatchedEvaluator({ ...common, data: test, maxBatchItems: test.shape[0] });

@@ -5,6 +5,8 @@
 //   npm run bench -- --quick smoke run (one model, one seed, tiny budgets) → bench/out/quick/
 //
 // Options: --out DIR, --models a,b, --seeds 0,1,2, --sparsities 0.2,0.36,0.5, --no-ablations, --no-docs.
+// --render re-writes tables, charts and docs from DIR/results.json without measuring again
+// (--redo-search also re-measures the search scaling rows, about 20 s).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +30,8 @@ interface Args {
   sparsities: number[];
   ablations: boolean;
   docs: boolean;
+  render: boolean;
+  redoSearch: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,7 +49,7 @@ function parseArgs(argv: string[]): Args {
     if (!Number.isFinite(n)) throw new Error(`${flag}: '${x}' is not a number`);
     return n;
   });
-  const known = new Set(['--quick', '--out', '--models', '--seeds', '--sparsities', '--no-ablations', '--no-docs']);
+  const known = new Set(['--quick', '--out', '--models', '--seeds', '--sparsities', '--no-ablations', '--no-docs', '--render', '--redo-search']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('--')) continue;
@@ -60,6 +64,8 @@ function parseArgs(argv: string[]): Args {
     sparsities: nums('--sparsities') ?? (quick ? [0.36] : [0.2, 0.36, 0.5]),
     ablations: !argv.includes('--no-ablations'),
     docs: !quick && !argv.includes('--no-docs') && out === path.join(root, 'docs/bench'),
+    render: argv.includes('--render'),
+    redoSearch: argv.includes('--redo-search'),
   };
 }
 
@@ -79,13 +85,14 @@ export function markdown(r: SuiteResults, chartFiles: string[], chartDir: string
   const c = r.config;
   return [
     `Generated ${r.started} in ${(r.seconds / 60).toFixed(1)} min${r.quick ? ' (quick smoke run: numbers are not meaningful)' : ''}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.platform}, node ${r.machine.node}, onnxruntime-node ${r.machine.ort}, provider ${r.machine.provider}.`,
-    `Seeds ${c.seeds.join(', ')} (each seed draws other calibration and validation crops and seeds the search and the optimiser); ${c.samples} calibration crops of ${c.patch}×${c.patch}; refinement: ${c.valSamples} validation crops, at most ${c.refineEvaluations} evaluations or ${c.refineSeconds} s; search ${c.searchTimeMs} ms. Test split: the 12 whole 128×128 test images (two photographs no other split uses), never seen before the final measurement. Latency: median of single runs at ${c.latencyShape.join('×')} on the CPU provider.`,
+    `Seeds ${c.seeds.join(', ')} (each seed draws other calibration and validation crops and seeds the search and the optimiser); ${c.samples} calibration crops of ${c.patch}×${c.patch}; refinement scored on those ${c.samples} calibration crops plus ${c.valSamples} validation crops (the default refine.data = calib+val), at most ${c.refineEvaluations} evaluations or ${c.refineSeconds} s; search ${c.searchTimeMs} ms. Test split: the 12 whole 128×128 test images (two photographs no other split uses), never seen before the final measurement. Latency: median of single runs at ${c.latencyShape.join('×')} on the CPU provider.`,
     '',
     '### Claims',
     '',
     claimsTable(r, s36),
     '',
-    'Paired differences (same seed, same calibration data), mean ± sd over seeds. "best greedy" takes, per seed, the best of L1, Taylor and Fisher greedy on the *test* split, which favours the baselines.',
+    ...r.config.sparsities.filter((s) => s !== s36).flatMap((s) => [`The same at ${Math.round(s * 100)} % sparsity:`, '', claimsTable(r, s), '']),
+    'Paired differences (same seed, same calibration data), mean ± sd over seeds. Verdicts: "tie" = within 0.05 dB or one standard error (sd/√seeds) of zero; "exceeded" = at least twice the target. "best greedy" takes, per seed, the best of L1, Taylor and Fisher greedy on the *test* split, which favours the baselines.',
     '',
     '### Hybrid QUBO against each baseline, every sparsity',
     '',
@@ -98,7 +105,7 @@ export function markdown(r: SuiteResults, chartFiles: string[], chartDir: string
     '',
     ...chartFiles.map((f) => `![${f}](${path.posix.join(chartDir, f)})`),
     '',
-    '### Refinement: validation vs test gain',
+    '### Refinement: objective gain vs test gain',
     '',
     refineTable(r),
     '',
@@ -114,10 +121,44 @@ export function markdown(r: SuiteResults, chartFiles: string[], chartDir: string
   ].join('\n');
 }
 
+const SEARCH_SIZES = { quick: [256], full: [256, 1024, 4096, 16384] };
+const searchBudgetMs = (quick: boolean) => (quick ? 200 : 4000);
+
+/** Charts, results.json, results.md and (for the docs run) the generated part of BENCHMARKS.md. */
+async function writeOutputs(results: SuiteResults, args: Args, log: (line: string) => void): Promise<void> {
+  fs.mkdirSync(args.out, { recursive: true });
+  const charts = suiteCharts(results);
+  for (const c of charts) await writeFileAtomic(path.join(args.out, c.file), c.png);
+  await writeFileAtomic(path.join(args.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
+  const md = markdown(results, charts.map((c) => c.file), args.docs ? 'bench' : '.');
+  await writeFileAtomic(path.join(args.out, 'results.md'), md);
+  if (args.docs) {
+    const docPath = path.join(root, 'docs/BENCHMARKS.md');
+    const doc = fs.readFileSync(docPath, 'utf8');
+    const i = doc.indexOf(BEGIN);
+    const j = doc.indexOf(END);
+    if (i < 0 || j < i) throw new Error(`docs/BENCHMARKS.md has no generated region (${BEGIN} … ${END})`);
+    await writeFileAtomic(docPath, doc.slice(0, i + BEGIN.length) + '\n\n' + md + '\n' + doc.slice(j));
+  }
+  log(`wrote ${charts.length} charts, results.json and results.md to ${args.out}${args.docs ? ' and updated docs/BENCHMARKS.md' : ''}`);
+}
+
+async function render(args: Args, log: (line: string) => void): Promise<void> {
+  const file = path.join(args.out, 'results.json');
+  if (!fs.existsSync(file)) throw new Error(`--render needs ${file} from an earlier run`);
+  const results = JSON.parse(fs.readFileSync(file, 'utf8')) as SuiteResults;
+  if (results.schema !== 1) throw new Error(`${file}: unknown schema ${String(results.schema)}`);
+  if (args.redoSearch) {
+    results.scaling = [...searchScaling(results.quick ? SEARCH_SIZES.quick : SEARCH_SIZES.full, searchBudgetMs(results.quick), log), ...results.scaling.filter((s) => s.kind !== 'search')];
+  }
+  await writeOutputs(results, { ...args, docs: !results.quick && args.docs }, log);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const t0 = performance.now();
   const log = (line: string) => console.log(line);
+  if (args.render) return render(args, log);
+  const t0 = performance.now();
   const config: SuiteResults['config'] = args.quick
     ? { models: args.models, seeds: args.seeds, sparsities: args.sparsities, samples: 4, patch: 48, valSamples: 4, refineEvaluations: 30, refineSeconds: 10, searchTimeMs: 150, latencyShape: [1, 3, 128, 128] }
     : { models: args.models, seeds: args.seeds, sparsities: args.sparsities, samples: 16, patch: 64, valSamples: 12, refineEvaluations: 600, refineSeconds: 60, searchTimeMs: 1000, latencyShape: [1, 3, 256, 256] };
@@ -137,21 +178,14 @@ async function main(): Promise<void> {
   log(`bench suite${args.quick ? ' (quick)' : ''}: models ${config.models.join(', ')}, seeds ${config.seeds.join(', ')}, sparsities ${config.sparsities.join(', ')} → ${args.out}`);
   for (const model of config.models) {
     const r = await runModel({
+      ...config,
       root,
       model,
-      seeds: config.seeds,
-      sparsities: config.sparsities,
-      samples: config.samples,
-      patch: config.patch,
-      valSamples: config.valSamples,
-      refineEvaluations: config.refineEvaluations,
-      refineSeconds: config.refineSeconds,
-      searchTimeMs: config.searchTimeMs,
-      latencyShape: config.latencyShape,
       latencyRuns: args.quick ? 3 : 15,
       testPatch: 128,
       ablations: args.ablations,
-      refineBudgets: args.quick ? [] : model === config.models[0] ? [100, 300, 600, 1200] : [],
+      // DnCNN is where refinement has most to recover, so its curve says most about the budget.
+      refineBudgets: args.quick ? [] : model === 'dncnn' ? [100, 300, 600, 1200] : [],
       log,
     });
     results.dense.push(r.dense);
@@ -160,24 +194,10 @@ async function main(): Promise<void> {
     results.stages.push(...r.stages);
     results.scaling.push(...r.scaling);
   }
-  results.scaling.unshift(...searchScaling(args.quick ? [256] : [256, 1024, 4096, 16384], args.quick ? 200 : 4000, log));
+  results.scaling.unshift(...searchScaling(args.quick ? SEARCH_SIZES.quick : SEARCH_SIZES.full, searchBudgetMs(args.quick), log));
   results.seconds = (performance.now() - t0) / 1000;
-
-  fs.mkdirSync(args.out, { recursive: true });
-  const charts = suiteCharts(results);
-  for (const c of charts) await writeFileAtomic(path.join(args.out, c.file), c.png);
-  await writeFileAtomic(path.join(args.out, 'results.json'), JSON.stringify(results, null, 1) + '\n');
-  const md = markdown(results, charts.map((c) => c.file), args.docs ? 'bench' : '.');
-  await writeFileAtomic(path.join(args.out, 'results.md'), md);
-  if (args.docs) {
-    const docPath = path.join(root, 'docs/BENCHMARKS.md');
-    const doc = fs.readFileSync(docPath, 'utf8');
-    const i = doc.indexOf(BEGIN);
-    const j = doc.indexOf(END);
-    if (i < 0 || j < i) throw new Error(`docs/BENCHMARKS.md has no generated region (${BEGIN} … ${END})`);
-    await writeFileAtomic(docPath, doc.slice(0, i + BEGIN.length) + '\n\n' + md + '\n' + doc.slice(j));
-  }
-  log(`wrote ${charts.length} charts, results.json and results.md to ${args.out}${args.docs ? ' and updated docs/BENCHMARKS.md' : ''} in ${(results.seconds / 60).toFixed(1)} min`);
+  await writeOutputs(results, args, log);
+  log(`suite finished in ${(results.seconds / 60).toFixed(1)} min`);
 }
 
 if (require.main === module) {

@@ -47,6 +47,17 @@ export interface PruneSettings {
     rank: number;
     /** Validation images per candidate evaluation. */
     valSamples: number;
+    /**
+     * What candidates are scored on: the validation crops alone, or the calibration crops too
+     * ('calib+val', default: 7 photographs instead of 2 on the fixtures, which stops the gains on
+     * validation from turning into losses on test; docs/BENCHMARKS.md).
+     */
+    data: 'val' | 'calib+val';
+    /**
+     * The refined mask replaces the QUBO mask only when it gains at least this much on the
+     * objective (dB of PSNR, or accuracy); smaller gains were measured to be noise that costs on test.
+     */
+    minGain: number;
   };
   provider: ProviderChoice;
   seed: number;

@@ -38,6 +38,7 @@ const entries = [
   },
   // Benchmarks that must run where only node and the built code exist (the GPU machine, bench/gpu/).
   { name: 'bench-stage-times', src: 'bench/stage-times.ts', out: 'dist/bench/stage-times.js', options: nodeCommon },
+  { name: 'bench-refine', src: 'bench/refine.ts', out: 'dist/bench/refine.js', options: nodeCommon },
   {
     name: 'webview',
     src: 'webview/main.ts',

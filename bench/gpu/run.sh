@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Per-stage pipeline times on the GPU machine (no network, no node of its own), for
-# docs/PIPELINE.md "Per-stage times". Results go to $OUT (or ./bench/out/gpu without it).
+# Per-stage pipeline times (issues 7, 9) and the refinement benchmark (issue 6) on the GPU machine
+# (no network, no node of its own), for docs/PIPELINE.md "Per-stage times" and docs/REFINEMENT.md. Results go to $OUT (or ./bench/out/gpu without it).
 #
 # Here, from the project root, after `npm ci`:
 #   npm run build                      # dist/, including dist/bench/stage-times.js
@@ -28,6 +28,17 @@ for p in webgpu cpu auto; do
     cat "$out/stage-times-$p.md"
   else
     echo "stage-times $p failed (exit $?); last stderr lines:"; tail -5 "$out/stage-times-$p.stderr.txt"
+    status=1
+  fi
+done
+# Issue 6: QUBO-only vs QUBO + TT refinement on the fixture denoisers, WebGPU then CPU on the same
+# machine (models, evaluations, validation crops, seeds, provider).
+for p in webgpu cpu; do
+  echo "== refine $p"
+  if node dist/bench/refine.js halfunet,dncnn 600 12 0 "$p" > "$out/refine-$p.md" 2> "$out/refine-$p.stderr.txt"; then
+    cat "$out/refine-$p.md"
+  else
+    echo "refine $p failed (exit $?); last stderr lines:"; tail -5 "$out/refine-$p.stderr.txt"
     status=1
   fi
 done

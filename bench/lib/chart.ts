@@ -335,6 +335,28 @@ function drawTitle(c: Canvas, title: string, plot: Rect, t: Theme): Rect | undef
   return c.text(text, x, t.pad, { scale: t.s, color: INK, bold: true });
 }
 
+/** Axis labels, legend and title, shared by both chart kinds; `below` is the height of the x tick labels. */
+function drawAnnotations(
+  c: Canvas,
+  spec: { title: string; xLabel: string; yLabel: string },
+  plot: Rect,
+  below: number,
+  legend: LegendLayout,
+  t: Theme,
+): { legendBox: Rect; titleBox: Rect | undefined } {
+  const { s, pad } = t;
+  if (spec.xLabel) {
+    c.text(spec.xLabel, (plot.x0 + plot.x1) / 2, plot.y1 + 1 + below + 4 * s, { scale: s, color: INK, align: 'center' });
+  }
+  if (spec.yLabel) {
+    const text = truncateToWidth(spec.yLabel, plot.y1 - plot.y0, s);
+    c.text(text, pad, (plot.y0 + plot.y1) / 2, { scale: s, color: INK, vertical: true, valign: 'middle' });
+  }
+  const lgX = legend.placement === 'right' ? plot.x1 + 2 * pad : Math.round((plot.x0 + plot.x1 - legend.width) / 2);
+  const lgY = legend.placement === 'right' ? plot.y0 : c.height - pad - legend.height;
+  return { legendBox: drawLegend(c, legend, Math.max(0, lgX), lgY, t), titleBox: drawTitle(c, spec.title, plot, t) };
+}
+
 function titleBlock(title: string, t: Theme): number {
   return t.pad + (title ? t.lineH + 4 * t.s : 2 * t.s);
 }
@@ -362,14 +384,19 @@ export interface LineChartLayout {
   yToPx(v: number): number;
 }
 
-export function renderLineChart(spec: LineChartSpec): { canvas: Canvas; layout: LineChartLayout } {
-  validateLineSpec(spec);
+/** Size, theme and series colours of a validated spec. */
+function setup(spec: { width?: number; height?: number; series: { label: string; color?: string }[] }) {
   const width = spec.width ?? DEFAULT_W;
   const height = spec.height ?? DEFAULT_H;
   checkSize(width, height);
   const t = theme(width, height);
-  const { s, pad } = t;
   const colors = spec.series.map((se, i) => seriesColor(se.color, i, se.label));
+  return { width, height, t, s: t.s, pad: t.pad, colors };
+}
+
+export function renderLineChart(spec: LineChartSpec): { canvas: Canvas; layout: LineChartLayout } {
+  validateLineSpec(spec);
+  const { width, height, t, s, pad, colors } = setup(spec);
   const markers = spec.series.map((_, i) => MARKERS[i % MARKERS.length]!);
 
   // Data extents (error bars included, so they are never clipped by an automatic range).
@@ -508,17 +535,7 @@ export function renderLineChart(spec: LineChartSpec): { canvas: Canvas; layout: 
 
   drawAxisLines(c, plot);
 
-  if (spec.xLabel) {
-    c.text(spec.xLabel, (plot.x0 + plot.x1) / 2, plot.y1 + 1 + xTickBlock + 4 * s, { scale: s, color: INK, align: 'center' });
-  }
-  if (spec.yLabel) {
-    const text = truncateToWidth(spec.yLabel, plot.y1 - plot.y0, s);
-    c.text(text, pad, (plot.y0 + plot.y1) / 2, { scale: s, color: INK, vertical: true, valign: 'middle' });
-  }
-  const lgX = legend.placement === 'right' ? plot.x1 + 2 * pad : Math.round((plot.x0 + plot.x1 - legend.width) / 2);
-  const lgY = legend.placement === 'right' ? plot.y0 : height - pad - legend.height;
-  const legendBox = drawLegend(c, legend, Math.max(0, lgX), lgY, t);
-  const titleBox = drawTitle(c, spec.title, plot, t);
+  const { legendBox, titleBox } = drawAnnotations(c, spec, plot, xTickBlock, legend, t);
 
   return {
     canvas: c,
@@ -580,12 +597,7 @@ export interface BarChartLayout {
 
 export function renderGroupedBarChart(spec: BarGroupSpec): { canvas: Canvas; layout: BarChartLayout } {
   validateBarSpec(spec);
-  const width = spec.width ?? DEFAULT_W;
-  const height = spec.height ?? DEFAULT_H;
-  checkSize(width, height);
-  const t = theme(width, height);
-  const { s, pad } = t;
-  const colors = spec.series.map((se, i) => seriesColor(se.color, i, se.label));
+  const { width, height, t, s, pad, colors } = setup(spec);
   const nCat = spec.categories.length;
   const nSer = spec.series.length;
 
@@ -705,17 +717,7 @@ export function renderGroupedBarChart(spec: BarGroupSpec): { canvas: Canvas; lay
     );
   }
 
-  if (spec.xLabel) {
-    c.text(spec.xLabel, (plot.x0 + plot.x1) / 2, plot.y1 + 1 + catBlock + 4 * s, { scale: s, color: INK, align: 'center' });
-  }
-  if (spec.yLabel) {
-    const text = truncateToWidth(spec.yLabel, plot.y1 - plot.y0, s);
-    c.text(text, pad, (plot.y0 + plot.y1) / 2, { scale: s, color: INK, vertical: true, valign: 'middle' });
-  }
-  const lgX = legend.placement === 'right' ? plot.x1 + 2 * pad : Math.round((plot.x0 + plot.x1 - legend.width) / 2);
-  const lgY = legend.placement === 'right' ? plot.y0 : height - pad - legend.height;
-  const legendBox = drawLegend(c, legend, Math.max(0, lgX), lgY, t);
-  const titleBox = drawTitle(c, spec.title, plot, t);
+  const { legendBox, titleBox } = drawAnnotations(c, spec, plot, catBlock, legend, t);
 
   return {
     canvas: c,

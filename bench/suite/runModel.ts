@@ -13,21 +13,12 @@ import { BatchedEvaluator } from '../../src/core/refine/batchedEvaluator';
 import { refineMask } from '../../src/core/refine/refine';
 import { exportPruned } from '../../src/core/prune/physicalExport';
 import { countCost, predictCost } from '../../src/core/prune/cost';
-import { loadDataset } from '../../src/core/data';
-import type { AblationRow, BenchMethod, DenseRow, MethodRow, ScalingRow, StageRow } from './types';
+import { concatBatches, loadDataset } from '../../src/core/data';
+import type { AblationRow, BenchMethod, DenseRow, MethodRow, ScalingRow, StageRow, SuiteConfig } from './types';
 
-export interface ModelPlan {
+export interface ModelPlan extends Omit<SuiteConfig, 'models'> {
   root: string;
   model: string;
-  seeds: number[];
-  sparsities: number[];
-  samples: number;
-  patch: number;
-  valSamples: number;
-  refineEvaluations: number;
-  refineSeconds: number;
-  searchTimeMs: number;
-  latencyShape: number[];
   latencyRuns: number;
   /** Test crops are this size (the fixtures' whole 128×128 images), independent of the calibration patch. */
   testPatch: number;
@@ -108,7 +99,8 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
     const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu' });
     try {
       const all = (split: typeof prep.data.val, count: number) => split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
-      const val = await all(prep.data.val, plan.valSamples);
+      // The refinement's objective, as the pipeline builds it by default: calibration + validation crops.
+      const val = settings.refine.data === 'calib+val' ? concatBatches(await all(prep.data.calib, plan.samples), await all(prep.data.val, plan.valSamples)) : await all(prep.data.val, plan.valSamples);
       const test = await all(testSplit, testSplit.count);
       const common = { session: opened.session, inputName: a.inputName, outputName: a.outputName, gates: prep.layout, task: prep.task };
       const testEval = new BatchedEvaluator({ ...common, data: test, maxBatchItems: Math.max(test.shape[0], 48) });
@@ -193,7 +185,10 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
           });
           const refineSeconds = sec(t0);
           if (scope === 'network' && Math.abs(sparsity - 0.36) < 1e-9) stageTimes.refine = refineSeconds;
-          await measure(scope === 'layers' ? 'hybrid+tt-layers' : 'hybrid+tt-network', sparsity, r.mask, withGradients + hybrid!.seconds + refineSeconds, {
+          // The pipeline's acceptance rule: a gain below refine.minGain keeps the QUBO mask.
+          const accepted = r.bestValue - r.startValue >= settings.refine.minGain && r.bestValue > r.startValue;
+          await measure(scope === 'layers' ? 'hybrid+tt-layers' : 'hybrid+tt-network', sparsity, accepted ? r.mask : hybrid!.sel.keep, withGradients + hybrid!.seconds + refineSeconds, {
+            accepted,
             valStart: r.startValue,
             valBest: r.bestValue,
             evaluations: r.evaluations,

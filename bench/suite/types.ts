@@ -36,6 +36,8 @@ export interface MethodRow {
   valStart?: number;
   valBest?: number;
   evaluations?: number;
+  /** Refinement only: whether the refined mask was kept (objective gain ≥ refine.minGain). */
+  accepted?: boolean;
 }
 
 export interface DenseRow {
@@ -75,9 +77,25 @@ export interface ScalingRow {
   /** search: variables n; refine: evaluation budget. */
   x: number;
   seconds: number;
-  /** search: energy gap to the best energy found at the largest budget; refine: test gain over the QUBO mask (dB). */
+  /** search: best energy found; refine: test gain of the refined mask over the QUBO mask (dB, before the minGain rule). */
   value: number;
+  /** search: energy of the greedy start. */
+  start?: number;
   evaluations?: number;
+}
+
+/** Budgets and data sizes shared by every model of a suite run. */
+export interface SuiteConfig {
+  models: string[];
+  seeds: number[];
+  sparsities: number[];
+  samples: number;
+  patch: number;
+  valSamples: number;
+  refineEvaluations: number;
+  refineSeconds: number;
+  searchTimeMs: number;
+  latencyShape: number[];
 }
 
 export interface SuiteResults {
@@ -85,18 +103,7 @@ export interface SuiteResults {
   quick: boolean;
   started: string;
   machine: { cpu: string; cores: number; node: string; ort: string; provider: string; platform: string };
-  config: {
-    models: string[];
-    seeds: number[];
-    sparsities: number[];
-    samples: number;
-    patch: number;
-    valSamples: number;
-    refineEvaluations: number;
-    refineSeconds: number;
-    searchTimeMs: number;
-    latencyShape: number[];
-  };
+  config: SuiteConfig;
   dense: DenseRow[];
   methods: MethodRow[];
   ablations: AblationRow[];

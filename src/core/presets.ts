@@ -31,7 +31,7 @@ export const DEFAULT_SETTINGS: PruneSettings = {
   patch: 64,
   noise: null,
   searchTimeMs: 1000,
-  refine: { scope: 'network', layers: 8, evaluations: 600, seconds: 60, rank: 4, valSamples: 12 },
+  refine: { scope: 'network', layers: 8, evaluations: 600, seconds: 60, rank: 4, valSamples: 12, data: 'calib+val', minGain: 0.1 },
   provider: 'auto',
   seed: 0,
 };
@@ -80,7 +80,7 @@ function oneOf<T extends string>(obj: Record<string, unknown>, key: string, path
 }
 
 const TOP_KEYS = new Set(['method', 'sparsity', 'alpha', 'beta', 'similarity', 'gamma', 'floor', 'roundTo', 'samples', 'patch', 'noise', 'searchTimeMs', 'refine', 'provider', 'seed']);
-const REFINE_KEYS = new Set(['scope', 'layers', 'evaluations', 'seconds', 'rank', 'valSamples']);
+const REFINE_KEYS = new Set(['scope', 'layers', 'evaluations', 'seconds', 'rank', 'valSamples', 'data', 'minGain']);
 
 /** Checks untrusted overrides (from JSON or settings) and returns them typed; unknown keys are errors. */
 export function validateOverrides(raw: unknown, path = ''): PresetOverrides {
@@ -118,12 +118,15 @@ export function validateOverrides(raw: unknown, path = ''): PresetOverrides {
     const refine: DeepPartial<PruneSettings['refine']> = {};
     const scope = oneOf(r, 'scope', rp, REFINE_SCOPES);
     if (scope !== undefined) refine.scope = scope;
+    const data = oneOf(r, 'data', rp, ['val', 'calib+val'] as const);
+    if (data !== undefined) refine.data = data;
     const fields: [keyof PruneSettings['refine'], number, number, boolean][] = [
       ['layers', 1, 1000, true],
       ['evaluations', 1, 10_000_000, true],
       ['seconds', 0.1, 86400, false],
       ['rank', 1, 32, true],
       ['valSamples', 1, 10000, true],
+      ['minGain', 0, 100, false],
     ];
     for (const [k, lo, hi, integer] of fields) {
       const v = num(r, k, rp, lo, hi, { integer });

@@ -7,6 +7,7 @@ import { runPipeline, CancelledError } from '../../src/core/pipeline';
 import { DEFAULT_SETTINGS, mergeSettings } from '../../src/core/presets';
 import { loadDataset } from '../../src/core/data';
 import { evaluateModel } from '../../src/core/pipeline/evaluateModel';
+import { validateReport, validateReportMarkdown } from '../../src/core/pipeline/reportSchema';
 import type { PipelineEvent, PruneRequest, StageName } from '../../src/protocol';
 
 const FIX = path.resolve(__dirname, '../fixtures');
@@ -33,6 +34,8 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   const summary = await runPipeline(request(path.join(dir, 'dncnn.pruned.onnx')), { onEvent: (e) => events.push(e) });
   for (const f of [summary.output, summary.reportJson, summary.reportMarkdown]) assert.ok(existsSync(f), f);
   const report = JSON.parse(readFileSync(summary.reportJson, 'utf8'));
+  assert.deepEqual(validateReport(report), []);
+  assert.deepEqual(validateReportMarkdown(readFileSync(summary.reportMarkdown, 'utf8'), report), []);
   assert.equal(report.kind, 'qubo-prune.report');
   assert.equal(report.schemaVersion, 1);
   assert.equal(report.provider, 'cpu');

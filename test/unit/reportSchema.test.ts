@@ -38,7 +38,7 @@ function valid(): RunReport {
       beforeRefine: { psnr: 31.6, params: 600, macs: 30000 },
     },
     search: { method: 'hybrid', K: 3, n: 4, energy: -2.5, iterations: 900, timeMs: 100, stopReason: 'time', trace: [{ iteration: 0, energy: -2, timeMs: 0.1 }, { iteration: 5, energy: -2.5, timeMs: 0.2 }] },
-    refinement: { scope: 'network', startValue: 28.4, bestValue: 28.5, evaluations: 10, seconds: 0.1, blocks: [], trace: [{ iteration: 0, evaluations: 1, best: 28.4, eliteMean: 28.4 }] },
+    refinement: { scope: 'network', startValue: 28.4, bestValue: 28.5, accepted: true, evaluations: 10, seconds: 0.1, blocks: [], trace: [{ iteration: 0, evaluations: 1, best: 28.4, eliteMean: 28.4 }] },
     export: { maxAbsDiffVsMasked: 2e-7 },
     groups: [
       {

@@ -25,3 +25,4 @@ export {
   type LoadDatasetOptions,
   type Task,
 } from './dataset';
+export { concatBatches } from './concat';

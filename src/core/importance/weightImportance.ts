@@ -59,26 +59,23 @@ export function producerFilters(model: OnnxModel, deps: DependencyAnalysis): Flo
 }
 
 export interface WeightScores {
-  l1: Float64Array;
   l2: Float64Array;
 }
 
+/**
+ * ‖W_i‖₂ of each variable's producing filters (reported, not used for selection). The L1 score is
+ * prune/masks.ts l1Scores: one definition for the data-free and the pipeline methods.
+ */
 export function weightNorms(filters: Float32Array[]): WeightScores {
   const n = filters.length;
-  const l1 = new Float64Array(n);
   const l2 = new Float64Array(n);
   for (let v = 0; v < n; v++) {
     const f = filters[v]!;
-    let a = 0;
     let b = 0;
-    for (let k = 0; k < f.length; k++) {
-      a += Math.abs(f[k]!);
-      b += f[k]! * f[k]!;
-    }
-    l1[v] = a;
+    for (let k = 0; k < f.length; k++) b += f[k]! * f[k]!;
     l2[v] = Math.sqrt(b);
   }
-  return { l1, l2 };
+  return { l2 };
 }
 
 /** |cos| between the filters of each pair of variables in a group: size×size, row-major. */

@@ -7,7 +7,7 @@ import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, Com
 import { openSession, type ProviderName } from '../runtime/session';
 import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
-import type { Batch, DataSplit } from '../data';
+import { concatBatches, type Batch, type DataSplit } from '../data';
 import { exportPruned } from '../prune/physicalExport';
 import { predictCost } from '../prune/cost';
 import { BatchedEvaluator } from '../refine/batchedEvaluator';
@@ -121,7 +121,9 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   let keep = selection.keep;
   let refineInfo: RunReport['refinement'] = null;
   try {
-    const valBatch = await batchOf(data.val, s.refine.valSamples);
+    // Calibration crops join the validation crops when asked: the test split stays unseen either way.
+    const valOnly = await batchOf(data.val, s.refine.valSamples);
+    const valBatch = s.refine.data === 'calib+val' && s.refine.scope !== 'off' ? concatBatches(await batchOf(data.calib, s.samples), valOnly) : valOnly;
     const itemBytes = valBatch.input.length / valBatch.shape[0] * 4 * 8;
     const evaluator = new BatchedEvaluator({
       session: evalSession.session,
@@ -153,10 +155,12 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
             emit({ type: 'stage-progress', stage: 'refine', fraction: Math.min(1, p.evaluations / s.refine.evaluations) });
           },
         });
-        log(`refinement: validation ${task === 'denoise' ? 'PSNR' : 'score'} ${r.startValue.toFixed(3)} → ${r.bestValue.toFixed(3)} in ${r.evaluations} evaluations`);
-        keep = r.mask;
+        log(`refinement: ${s.refine.data === 'calib+val' ? 'calibration + validation' : 'validation'} ${task === 'denoise' ? 'PSNR' : 'score'} ${r.startValue.toFixed(3)} → ${r.bestValue.toFixed(3)} in ${r.evaluations} evaluations`);
+        const accepted = r.bestValue - r.startValue >= s.refine.minGain && r.bestValue > r.startValue;
+        if (accepted) keep = r.mask;
+        else log(`refinement gained ${(r.bestValue - r.startValue).toFixed(3)}, below refine.minGain ${s.refine.minGain}: the QUBO mask is kept`);
         emit({ type: 'capacities', groups: capacities(keep) });
-        return { scope: s.refine.scope, startValue: r.startValue, bestValue: r.bestValue, evaluations: r.evaluations, seconds: r.seconds, blocks: r.blocks, trace: r.trace };
+        return { scope: s.refine.scope, startValue: r.startValue, bestValue: r.bestValue, accepted, evaluations: r.evaluations, seconds: r.seconds, blocks: r.blocks, trace: r.trace };
       });
     } else skip('refine');
     throwIfCancelled(signal);

@@ -11,6 +11,7 @@ import { loadDataset, type Dataset } from '../data';
 import { buildGatedModel } from '../prune/gatedModel';
 import { buildGradientModel } from '../autodiff';
 import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
+import { l1Scores } from '../prune/masks';
 import { cosineFromGram, pearsonFromGram, subMatrix } from '../importance/gradientStats';
 import type { GateLayout } from '../refine/batchedEvaluator';
 import { calibrate, type GateInput, type GramRequest } from './calibrate';
@@ -151,7 +152,11 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
   // ---------------------------------------------------------------- importance
   const imp = await stage('importance', async () => {
     const filters = producerFilters(model, deps);
-    const { l1, l2 } = weightNorms(filters);
+    // One L1 for every method: mean |w| per producer filter (summed over coupled producers), the
+    // rule `prune --method l1` uses. Across layers the raw sum ‖W_i‖₁ ranks by fan-in first; the
+    // benchmark measured the fan-in-normalised form far better (docs/BENCHMARKS.md).
+    const l1 = l1Scores(model, deps);
+    const { l2 } = weightNorms(filters);
     const scores: ChannelScores = { taylor: calibration.accumulator.taylor(), fisher: calibration.accumulator.fisher(), l1, l2 };
     const terms: GroupTerms[] = deps.groups.map((g, gi) => {
       const { tensor, index } = grams.perGroup[gi]!;

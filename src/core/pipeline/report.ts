@@ -45,6 +45,8 @@ export interface RunReport {
     scope: string;
     startValue: number;
     bestValue: number;
+    /** Whether the refined mask was kept (gain ≥ refine.minGain). */
+    accepted: boolean;
     evaluations: number;
     seconds: number;
     blocks: unknown[];
@@ -178,7 +180,7 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`Kept ${r.search.K} of ${r.search.n} prunable channels.${r.search.energy !== null ? ` QUBO energy ${r.search.energy.toPrecision(6)} after ${r.search.iterations} iterations (${(r.search.timeMs ?? 0).toFixed(0)} ms, stopped by ${r.search.stopReason}).` : ''}`, '');
   if (r.refinement) {
     out.push('## Tensor-Train refinement', '');
-    out.push(`Scope \`${r.refinement.scope}\`: validation metric ${r.refinement.startValue.toFixed(3)} → ${r.refinement.bestValue.toFixed(3)} with ${r.refinement.evaluations} evaluations in ${r.refinement.seconds.toFixed(1)} s.`, '');
+    out.push(`Scope \`${r.refinement.scope}\`: ${r.settings.refine.data === 'calib+val' ? 'calibration + validation' : 'validation'} metric ${r.refinement.startValue.toFixed(3)} → ${r.refinement.bestValue.toFixed(3)} with ${r.refinement.evaluations} evaluations in ${r.refinement.seconds.toFixed(1)} s${r.refinement.accepted ? '' : `; the gain is below refine.minGain (${r.settings.refine.minGain}), so the QUBO mask was kept`}.`, '');
   }
   out.push('## Channel groups', '', '| Group | Kept | Total | Kept % |', '|---|---|---|---|');
   for (const g of r.groups) out.push(`| \`${g.id}\` | ${g.kept} | ${g.size} | ${pct(g.kept, g.size)} |`);

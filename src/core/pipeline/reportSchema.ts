@@ -157,7 +157,8 @@ function search(c: Checker, v: unknown, at: string): void {
 }
 
 function refinement(c: Checker, v: unknown, at: string): void {
-  if (!c.obj(v, at, { required: ['scope', 'startValue', 'bestValue', 'evaluations', 'seconds', 'blocks', 'trace'] })) return;
+  if (!c.obj(v, at, { required: ['scope', 'startValue', 'bestValue', 'accepted', 'evaluations', 'seconds', 'blocks', 'trace'] })) return;
+  c.bool(v.accepted, `${at}.accepted`);
   c.str(v.scope, `${at}.scope`, { oneOf: ['layers', 'network'] });
   const okS = c.num(v.startValue, `${at}.startValue`);
   if (c.num(v.bestValue, `${at}.bestValue`) && okS && (v.bestValue as number) < (v.startValue as number)) c.fail(`${at}.bestValue`, `is below startValue (${v.bestValue} < ${v.startValue}); refinement never returns a worse mask`);

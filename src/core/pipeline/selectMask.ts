@@ -128,6 +128,9 @@ function addJointFisher(inst: QuboInstance, groups: GroupTerms[], fisher: Float6
   });
 }
 
+/** β of the L1-QUBO baseline when the run's β is 0 (the paper form's β from the first sweep). */
+export const L1_QUBO_BETA = 0.05;
+
 function pearsonOf(g: GroupTerms): Float64Array {
   if (!g.activationPearson) throw new Error(`group '${g.id}' has no Pearson similarity (channel sums were not collected)`);
   return g.activationPearson;
@@ -184,7 +187,8 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
       return { keep: toGlobal(r.mask, groups, n), instance: hybrid, search: r, gain };
     }
     case 'l1-qubo': {
-      const inst = buildQubo(inputs, { ...common, objective: 'l1', beta: o.beta });
+      // The baseline keeps its own redundancy term: at the Hybrid default β = 0 it would be L1 greedy.
+      const inst = buildQubo(inputs, { ...common, objective: 'l1', beta: o.beta > 0 ? o.beta : L1_QUBO_BETA });
       const r = await search(inst);
       return { keep: toGlobal(r.mask, groups, n), instance: inst, search: r, gain };
     }
