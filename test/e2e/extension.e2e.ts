@@ -154,6 +154,9 @@ describe('QUBO Prune in VS Code (code-server)', () => {
       } catch (err) {
         if (attempt >= 3) throw err;
         log(`preset QuickPick not shown (attempt ${attempt}); again`);
+        // A context menu left open by the previous attempt would swallow the next right-click.
+        await page.keyboard.press('Escape');
+        await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
       }
     }
     // The built-ins and the workspace preset are offered.

@@ -66,7 +66,7 @@ describe('presets for the QuickPick', () => {
     const choices = presetChoices(s);
     assert.deepEqual(
       choices.map((c) => c.name),
-      ['mine', 'fast', 'balanced', 'thorough'],
+      ['mine', 'fast', 'balanced', 'thorough', 'speed'],
     );
     assert.equal(choices[0]!.isDefault, true);
     assert.equal(choices[0]!.source, 'workspace settings');

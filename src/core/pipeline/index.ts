@@ -199,6 +199,10 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       const afterM = await evaluateModel(pruned.bytes, data.test, task, provider, signal, (f) => frac(f, 1));
       const latBefore = await measureLatency(model.toBytes(), a.inputShape, provider);
       const latAfter = await measureLatency(pruned.bytes, a.inputShape, provider);
+      if (latAfter > latBefore * 1.05 && s.roundTo % 8 !== 0) {
+        // Measured on the fixtures: odd channel counts defeat the kernels' blocking (docs/BENCHMARKS.md).
+        log(`the pruned model ran slower than the original here (${latAfter.toFixed(2)} vs ${latBefore.toFixed(2)} ms): channel counts that are not multiples of 8 can defeat ${provider === 'cpu' ? 'CPU' : provider} convolution kernels; roundTo 8 (preset 'speed') keeps them kernel-friendly`, 'warn');
+      }
       frac(0, 3);
       const before: MetricSet = { ...beforeM, params: a.layers.totals.params, macs: a.layers.totals.macs, latencyMs: latBefore };
       const after: MetricSet = { ...afterM, params: prunedLayers.totals.params, macs: prunedLayers.totals.macs, latencyMs: latAfter };
