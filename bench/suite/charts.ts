@@ -44,13 +44,17 @@ export function suiteCharts(r: SuiteResults): Chart[] {
     }
     series.push({ label: `original (${dense.psnr.toFixed(2)} dB)`, x: [pctTicks[0]!, pctTicks[pctTicks.length - 1]!], y: [dense.psnr, dense.psnr], color: '#000000', dashed: true });
     const allY = series.flatMap((s) => s.y);
-    const lo = Math.floor(Math.min(...allY) - 0.5);
+    // Collapsed baselines (e.g. L1 at 50 %) would squash the region where methods differ: the axis
+    // stops 6 dB below the original and the title says so.
+    const floor = dense.psnr - 6;
+    const clipped = Math.min(...allY) < floor;
+    const lo = clipped ? Math.floor(floor) : Math.floor(Math.min(...allY) - 0.5);
     const hi = Math.ceil(Math.max(...allY) + 0.3);
     charts.push({
       file: `psnr-vs-sparsity-${model}.png`,
       title: `${model}: test PSNR vs filter sparsity`,
       png: lineChartPng({
-        title: `${model}: test PSNR vs filter sparsity (mean ± sd over ${r.config.seeds.length} seed${r.config.seeds.length > 1 ? 's' : ''}; random omitted)`,
+        title: `${model}: test PSNR vs sparsity (mean ± sd, ${r.config.seeds.length} seed${r.config.seeds.length > 1 ? 's' : ''}; no random${clipped ? `; y from ${lo} dB` : ''})`,
         xLabel: 'filter sparsity (%)',
         yLabel: 'test PSNR (dB)',
         series,
