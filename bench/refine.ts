@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderChoice } from '../src/protocol';
-import { concatBatches } from '../src/core/data';
+import { firstSamples } from '../src/core/data';
+import { refinementBatch } from '../src/core/pipeline/refineObjective';
 import type { PruneSettings } from '../src/protocol';
 import { DEFAULT_SETTINGS } from '../src/core/presets';
 import { prepareImportance } from '../src/core/pipeline/prepare';
@@ -59,9 +60,8 @@ async function main(): Promise<void> {
       const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: prep.provider });
       console.log(`${name} seed ${seed}: evaluations run on ${opened.provider}`);
       try {
-        const get = (split: typeof prep.data.val, count: number) => split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
-        const val = concatBatches(await get(prep.data.calib, settings.samples), await get(prep.data.val, valSamples));
-        const test = await get(prep.data.test, prep.data.test.count);
+        const val = await refinementBatch(prep.data, settings);
+        const test = await firstSamples(prep.data.test, prep.data.test.count);
         const common = { session: opened.session, inputName: prep.a.inputName, outputName: prep.a.outputName, gates: prep.layout, task: prep.task };
         const testEval = new BatchedEvaluator({ ...common, data: test, maxBatchItems: test.shape[0] });
         const [testDense, testStart] = await testEval.evaluate([new Uint8Array(sel.keep.length).fill(1), sel.keep]);

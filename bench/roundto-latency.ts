@@ -9,7 +9,7 @@ import { openSession, ort } from '../src/core/runtime/session';
 import { BatchedEvaluator } from '../src/core/refine/batchedEvaluator';
 import { exportPruned } from '../src/core/prune/physicalExport';
 import { predictCost } from '../src/core/prune/cost';
-import { loadDataset } from '../src/core/data';
+import { firstSamples, loadDataset } from '../src/core/data';
 const root = path.resolve(__dirname, '..');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
 (async () => {
@@ -23,7 +23,7 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); retu
     const prep = await prepareImportance({ model: path.join(root, 'test/fixtures', `${model}.onnx`), data: dataPath, settings }, ctx);
     const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu' });
     const full = await loadDataset(dataPath, { patch: 128, seed: 0 });
-    const test = await full.test.get(Array.from({ length: full.test.count }, (_, i) => i));
+    const test = await firstSamples(full.test, full.test.count);
     const ev = new BatchedEvaluator({ session: opened.session, inputName: prep.a.inputName, outputName: prep.a.outputName, gates: prep.layout, task: prep.task, data: test, maxBatchItems: 48 });
     const variants: { label: string; keep?: Uint8Array }[] = [{ label: 'original' }];
     for (const roundTo of [1, 4, 8]) {

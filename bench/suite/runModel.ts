@@ -13,7 +13,8 @@ import { BatchedEvaluator } from '../../src/core/refine/batchedEvaluator';
 import { refineMask } from '../../src/core/refine/refine';
 import { exportPruned } from '../../src/core/prune/physicalExport';
 import { countCost, predictCost } from '../../src/core/prune/cost';
-import { concatBatches, loadDataset } from '../../src/core/data';
+import { firstSamples, loadDataset } from '../../src/core/data';
+import { refinementAccepted, refinementBatch } from '../../src/core/pipeline/refineObjective';
 import type { AblationRow, BenchMethod, DenseRow, MethodRow, ScalingRow, StageRow, SuiteConfig } from './types';
 
 export interface ModelPlan extends Omit<SuiteConfig, 'models'> {
@@ -98,14 +99,13 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
 
     const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu' });
     try {
-      const all = (split: typeof prep.data.val, count: number) => split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
-      // The refinement's objective, as the pipeline builds it by default: calibration + validation crops.
-      const val = settings.refine.data === 'calib+val' ? concatBatches(await all(prep.data.calib, plan.samples), await all(prep.data.val, plan.valSamples)) : await all(prep.data.val, plan.valSamples);
-      const test = await all(testSplit, testSplit.count);
+      // The refinement's objective, built as the pipeline builds it.
+      const val = await refinementBatch(prep.data, settings);
+      const test = await firstSamples(testSplit, testSplit.count);
       const common = { session: opened.session, inputName: a.inputName, outputName: a.outputName, gates: prep.layout, task: prep.task };
       const testEval = new BatchedEvaluator({ ...common, data: test, maxBatchItems: Math.max(test.shape[0], 48) });
       // Ablations score on every validation image (not only the refinement's crops) to choose defaults.
-      const valAll = await all(prep.data.val, prep.data.val.count);
+      const valAll = await firstSamples(prep.data.val, prep.data.val.count);
       const valAllEval = new BatchedEvaluator({ ...common, data: valAll, maxBatchItems: Math.max(valAll.shape[0], 48) });
 
       const dataFree = stageTimes.analyze ?? 0;
@@ -186,7 +186,7 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
           const refineSeconds = sec(t0);
           if (scope === 'network' && Math.abs(sparsity - 0.36) < 1e-9) stageTimes.refine = refineSeconds;
           // The pipeline's acceptance rule: a gain below refine.minGain keeps the QUBO mask.
-          const accepted = r.bestValue - r.startValue >= settings.refine.minGain && r.bestValue > r.startValue;
+          const accepted = refinementAccepted(r, settings.refine.minGain);
           await measure(scope === 'layers' ? 'hybrid+tt-layers' : 'hybrid+tt-network', sparsity, accepted ? r.mask : hybrid!.sel.keep, withGradients + hybrid!.seconds + refineSeconds, {
             accepted,
             valStart: r.startValue,

@@ -25,4 +25,4 @@ export {
   type LoadDatasetOptions,
   type Task,
 } from './dataset';
-export { concatBatches } from './concat';
+export { concatBatches, firstSamples } from './batches';

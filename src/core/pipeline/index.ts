@@ -7,12 +7,13 @@ import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, Com
 import { openSession, type ProviderName } from '../runtime/session';
 import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
-import { concatBatches, type Batch, type DataSplit } from '../data';
+import { firstSamples } from '../data';
 import { exportPruned } from '../prune/physicalExport';
 import { predictCost } from '../prune/cost';
 import { BatchedEvaluator } from '../refine/batchedEvaluator';
 import { refineMask } from '../refine/refine';
 import { prepareImportance } from './prepare';
+import { refinementAccepted, refinementBatch } from './refineObjective';
 import { selectMask, type Selection } from './selectMask';
 import { CancelledError, PipelineError, throwIfCancelled } from './cancel';
 import { outputPathsFor } from './outputs';
@@ -50,10 +51,6 @@ async function checkOutputFolder(file: string): Promise<void> {
     if (up === dir) return;
     dir = up;
   }
-}
-
-function batchOf(split: DataSplit, count: number): Promise<Batch> {
-  return split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
 }
 
 export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {}): Promise<RunSummary> {
@@ -121,22 +118,20 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   let keep = selection.keep;
   let refineInfo: RunReport['refinement'] = null;
   try {
-    // Calibration crops join the validation crops when asked: the test split stays unseen either way.
-    const valOnly = await batchOf(data.val, s.refine.valSamples);
-    const valBatch = s.refine.data === 'calib+val' && s.refine.scope !== 'off' ? concatBatches(await batchOf(data.calib, s.samples), valOnly) : valOnly;
-    const itemBytes = valBatch.input.length / valBatch.shape[0] * 4 * 8;
-    const evaluator = new BatchedEvaluator({
-      session: evalSession.session,
-      inputName: a.inputName,
-      outputName: a.outputName,
-      gates: layout,
-      data: valBatch,
-      task,
-      maxBatchItems: Math.max(valBatch.shape[0], Math.floor(256 * 1024 * 1024 / itemBytes)),
-      signal,
-    });
     if (s.refine.scope !== 'off') {
       refineInfo = await stage('refine', async () => {
+        const objective = await refinementBatch(data, s);
+        const itemBytes = objective.input.length / objective.shape[0] * 4 * 8;
+        const evaluator = new BatchedEvaluator({
+          session: evalSession.session,
+          inputName: a.inputName,
+          outputName: a.outputName,
+          gates: layout,
+          data: objective,
+          task,
+          maxBatchItems: Math.max(objective.shape[0], Math.floor(256 * 1024 * 1024 / itemBytes)),
+          signal,
+        });
         const secondsLeft = Number.isFinite(deadline) ? Math.max(1, (deadline - performance.now()) / 1000 - 5) : s.refine.seconds;
         const r = await refineMask({
           start: selection.keep,
@@ -156,7 +151,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
           },
         });
         log(`refinement: ${s.refine.data === 'calib+val' ? 'calibration + validation' : 'validation'} ${task === 'denoise' ? 'PSNR' : 'score'} ${r.startValue.toFixed(3)} → ${r.bestValue.toFixed(3)} in ${r.evaluations} evaluations`);
-        const accepted = r.bestValue - r.startValue >= s.refine.minGain && r.bestValue > r.startValue;
+        const accepted = refinementAccepted(r, s.refine.minGain);
         if (accepted) keep = r.mask;
         else log(`refinement gained ${(r.bestValue - r.startValue).toFixed(3)}, below refine.minGain ${s.refine.minGain}: the QUBO mask is kept`);
         emit({ type: 'capacities', groups: capacities(keep) });
@@ -172,7 +167,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       // Check the physical model against the gated one on real data before anything is written.
       const check = await openSession(bytes, { provider: 'cpu' });
       try {
-        const probe = await batchOf(data.val, 1);
+        const probe = await firstSamples(data.val, 1);
         const { ort } = await import('../runtime/session');
         const y = (await check.session.run({ [check.session.inputNames[0]!]: new ort.Tensor('float32', probe.input, probe.shape) }))[check.session.outputNames[0]!]!.data as Float32Array;
         const feeds: Record<string, InstanceType<typeof ort.Tensor>> = { [a.inputName]: new ort.Tensor('float32', probe.input, probe.shape) };
@@ -208,7 +203,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       const after: MetricSet = { ...afterM, params: prunedLayers.totals.params, macs: prunedLayers.totals.macs, latencyMs: latAfter };
       let beforeRefine: MetricSet | undefined;
       let comparison: ComparisonRow[] | undefined;
-      const testBatch = await batchOf(data.test, data.test.count);
+      const testBatch = await firstSamples(data.test, data.test.count);
       const testEval = new BatchedEvaluator({ session: evalSession.session, inputName: a.inputName, outputName: a.outputName, gates: layout, data: testBatch, task, maxBatchItems: testBatch.shape[0], signal });
       if (refineInfo) {
         const [v] = await testEval.evaluate([selection.keep]);

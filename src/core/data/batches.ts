@@ -1,5 +1,10 @@
 import { DataError } from './errors';
-import type { Batch } from './dataset';
+import type { Batch, DataSplit } from './dataset';
+
+/** The split's first `count` samples (all of them when it has fewer) as one batch. */
+export function firstSamples(split: DataSplit, count: number): Promise<Batch> {
+  return split.get(Array.from({ length: Math.min(count, split.count) }, (_, i) => i));
+}
 
 /** One batch holding the samples of both, in order; their sample shapes and kinds must agree. */
 export function concatBatches(a: Batch, b: Batch): Batch {
