@@ -7,7 +7,7 @@
 // forward pass goes, so peak memory is the sum of all activations for one input (170 MB for the
 // 32-channel DnCNN fixture at 1×3×256×256; see docs/ANALYSIS.md). Graph optimisation is off:
 // only shapes are read, and exposed outputs would block most fusions anyway.
-import { DataType, dataTypeName, dimsOf, makeValueInfo, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
+import { DataType, dataTypeName, dimsOf, namedValueInfo, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
 import type { ShapeMap } from './types';
 
@@ -184,7 +184,7 @@ export async function inferTensorInfo(model: OnnxModel, inputShape?: InputShapeS
     for (const out of node.output) {
       if (!out || exposed.has(out)) continue;
       // A name alone is enough: onnxruntime infers the type of an extra graph output.
-      probe.graph.output.push(makeValueInfo(out));
+      probe.graph.output.push(namedValueInfo(out));
       exposed.add(out);
     }
   }
