@@ -186,7 +186,7 @@ export function formatPruneReport(o: PruneOutcome): string {
 }
 
 export const pruneCommand: CliCommand = {
-  summary: 'prune channels (l1 | random | …) and write the physically smaller model',
+  summary: 'prune a model: the whole pipeline with --data, or data-free (l1 | random)',
   async run(args) {
     // With data the whole pipeline runs; without, the data-free methods below.
     if (args.some((a) => a === '--data' || a.startsWith('--data='))) {
@@ -194,7 +194,9 @@ export const pruneCommand: CliCommand = {
     }
     const req = parsePruneArgs(args);
     if (req === 'help') {
-      process.stdout.write(USAGE() + '\n');
+      // Both forms: the pipeline (with --data) is the main one.
+      const { PIPELINE_USAGE } = await import('./prunePipeline');
+      process.stdout.write(`${PIPELINE_USAGE}\n\nWithout --data (data-free methods):\n\n${USAGE()}\n`);
       return EXIT.ok;
     }
     const outcome = await runPrune(req, (line) => process.stderr.write(line + '\n'));

@@ -17,7 +17,12 @@ export const PIPELINE_USAGE = `usage: qubo-prune prune <model.onnx> --data DIR [
   --out FILE        pruned model (default <model>.pruned.onnx); reports are written beside it
   --compare         also run random, l1, taylor, l1-qubo and hybrid at the same sparsity
   --method M        hybrid | taylor | l1-qubo | l1 | random
-  --refine SCOPE    off | layers | network`;
+  --sparsity S      fraction of prunable channels to remove, 0 ≤ S < 1
+  --refine SCOPE    off | layers | network
+  --provider P      auto | cpu | webgpu | cuda (the one used is always printed)
+  --seed N          seed of every random choice (crops, noise, search, refinement)
+  --time-budget S   stop searching and refining so the run ends within about S seconds
+  --input-shape S   analysis shape, e.g. 1,3,64,64 (default: the model's, or the preset's patch)`;
 
 export async function runPrunePipeline(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(
