@@ -51,6 +51,8 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   const stages = events.filter((e) => e.type === 'stage-end').map((e) => (e as { stage: StageName }).stage);
   assert.deepEqual(stages, ['analyze', 'calibrate', 'importance', 'search', 'refine', 'export', 'evaluate']);
   assert.ok(events.some((e) => e.type === 'refine-progress'));
+  // Network-scope blocks of the DnCNN late in the net run through a split model (blockSplit.ts).
+  assert.ok(events.some((e) => e.type === 'log' && /candidates ran only the part of the model after their block/.test(e.message)), 'some block was split');
 });
 
 for (const stage of ['calibrate', 'search', 'refine', 'evaluate'] as StageName[]) {

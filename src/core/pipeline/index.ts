@@ -9,11 +9,11 @@ import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
 import { firstSamples } from '../data';
 import { exportPruned } from '../prune/physicalExport';
-import { predictCost } from '../prune/cost';
+import { countCost, predictCost } from '../prune/cost';
 import { BatchedEvaluator } from '../refine/batchedEvaluator';
 import { refineMask } from '../refine/refine';
 import { prepareImportance } from './prepare';
-import { refinementAccepted, refinementBatch } from './refineObjective';
+import { evaluatorRunItems, refinementAccepted, refinementBatch } from './refineObjective';
 import { selectMask, type Selection } from './selectMask';
 import { CancelledError, PipelineError, throwIfCancelled } from './cancel';
 import { outputPathsFor } from './outputs';
@@ -114,14 +114,13 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   });
 
   // ---------------------------------------------------------------- refine
-  const evalSession = await openSession(gatedPerSample.model.toBytes(), { provider });
+  const evalSession = await openSession(gatedPerSample.model.toBytes(), { provider, memPattern: false });
   let keep = selection.keep;
   let refineInfo: RunReport['refinement'] = null;
   try {
     if (s.refine.scope !== 'off') {
       refineInfo = await stage('refine', async () => {
         const objective = await refinementBatch(data, s);
-        const itemBytes = objective.input.length / objective.shape[0] * 4 * 8;
         const evaluator = new BatchedEvaluator({
           session: evalSession.session,
           inputName: a.inputName,
@@ -129,27 +128,40 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
           gates: layout,
           data: objective,
           task,
-          maxBatchItems: Math.max(objective.shape[0], Math.floor(256 * 1024 * 1024 / itemBytes)),
+          maxBatchItems: evaluatorRunItems(a.shapes, objective.shape[0], provider),
           signal,
-        });
-        const secondsLeft = Number.isFinite(deadline) ? Math.max(1, (deadline - performance.now()) / 1000 - 5) : s.refine.seconds;
-        const r = await refineMask({
-          start: selection.keep,
-          gain: selection.gain,
-          groups: deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
-          score: (masks) => evaluator.evaluate(masks),
-          scope: s.refine.scope === 'layers' ? 'layers' : 'network',
-          layers: s.refine.layers,
-          evaluations: s.refine.evaluations,
-          seconds: Math.min(s.refine.seconds, secondsLeft),
-          rank: s.refine.rank,
-          seed: s.seed,
-          signal,
-          onProgress: (p) => {
-            emit({ type: 'refine-progress', iteration: p.iteration, evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean, ...(p.block ? { block: p.block } : {}) });
-            emit({ type: 'stage-progress', stage: 'refine', fraction: Math.min(1, p.evaluations / s.refine.evaluations) });
+          split: {
+            gated: gatedPerSample,
+            open: async (bytes) => (await openSession(bytes, { provider, memPattern: false })).session,
+            nodeCost: new Map(countCost(model, a.shapes).layers.map((l) => [l.node, l.macs])),
           },
         });
+        const secondsLeft = Number.isFinite(deadline) ? Math.max(1, (deadline - performance.now()) / 1000 - 5) : s.refine.seconds;
+        let r: Awaited<ReturnType<typeof refineMask>>;
+        try {
+          r = await refineMask({
+            start: selection.keep,
+            gain: selection.gain,
+            groups: deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
+            score: (masks) => evaluator.evaluate(masks),
+            ...(process.env.QP_NOSPLIT ? {} : { focus: (groups: readonly number[], base: Uint8Array) => evaluator.focus(groups, base) }),
+            scope: s.refine.scope === 'layers' ? 'layers' : 'network',
+            layers: s.refine.layers,
+            evaluations: s.refine.evaluations,
+            seconds: Math.min(s.refine.seconds, secondsLeft),
+            rank: s.refine.rank,
+            seed: s.seed,
+            signal,
+            onProgress: (p) => {
+              emit({ type: 'refine-progress', iteration: p.iteration, evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean, ...(p.block ? { block: p.block } : {}) });
+              emit({ type: 'stage-progress', stage: 'refine', fraction: Math.min(1, p.evaluations / s.refine.evaluations) });
+            },
+          });
+        } finally {
+          await evaluator.dispose();
+        }
+        const st = evaluator.stats;
+        if (st.splits > 0) log(`refinement: ${st.suffix} of ${st.evaluated} candidates ran only the part of the model after their block (${st.splits} blocks split, ${st.unsplit} whole)`);
         log(`refinement: ${s.refine.data === 'calib+val' ? 'calibration + validation' : 'validation'} ${task === 'denoise' ? 'PSNR' : 'score'} ${r.startValue.toFixed(3)} → ${r.bestValue.toFixed(3)} in ${r.evaluations} evaluations`);
         const accepted = refinementAccepted(r, s.refine.minGain);
         if (accepted) keep = r.mask;

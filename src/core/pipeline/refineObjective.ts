@@ -2,6 +2,8 @@
 // the pipeline and the benchmarks.
 import type { PruneSettings } from '../../protocol';
 import { concatBatches, firstSamples, type Batch, type Dataset } from '../data';
+import { elementCount } from '../onnx';
+import type { ShapeMap } from '../analysis/types';
 
 /**
  * The refinement objective's crops (setting refine.data): the first refine.valSamples validation
@@ -15,4 +17,18 @@ export async function refinementBatch(data: Dataset, s: PruneSettings): Promise<
 /** A refined mask replaces the QUBO mask only when its objective gain reaches refine.minGain (and is positive). */
 export function refinementAccepted(r: { startValue: number; bestValue: number }, minGain: number): boolean {
   return r.bestValue > r.startValue && r.bestValue - r.startValue >= minGain;
+}
+
+/**
+ * Batch items (candidates × images) per evaluator run. On CPU, big runs are slower per item, not
+ * faster: 20 candidates × 28 crops of the Half-UNet fixture in one run took 6.5 s, in runs of 2–10
+ * candidates 1.0–1.2 s (docs/REFINEMENT.md, "Run size"), because every run then touches hundreds of
+ * megabytes of fresh activations. So a CPU run is sized so its largest activation stays near
+ * 32 MiB; GPUs keep large runs (256 MiB), which they need to be busy. Always whole candidates.
+ */
+export function evaluatorRunItems(shapes: ShapeMap, images: number, provider: string): number {
+  let largest = 4;
+  for (const dims of shapes.values()) if (dims.length > 0) largest = Math.max(largest, elementCount(dims.slice(1)) * 4);
+  const budget = (provider === 'cpu' ? 32 : 256) * 1024 * 1024;
+  return Math.max(1, Math.floor(budget / (largest * images))) * images;
 }

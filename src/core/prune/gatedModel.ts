@@ -15,10 +15,19 @@ export interface GateInput {
   size: number;
 }
 
+/** Where gates are applied: the gated copy of `tensor` and the groups whose gates it reads. */
+export interface GatePoint {
+  tensor: string;
+  gated: string;
+  groups: number[];
+}
+
 export interface GatedModel {
   model: OnnxModel;
   gateInputs: GateInput[];
   layout: GateLayout;
+  /** Every gated tensor, in graph order of its producer; lets a caller tell which tensors a group's gate reaches first. */
+  points: GatePoint[];
 }
 
 /** Graph input name of a group's gate. */
@@ -98,6 +107,7 @@ export function buildGatedModel(model: OnnxModel, deps: DependencyAnalysis, opts
   }
   const after = new Map<string, NodeProto[]>();
   const early: NodeProto[] = [];
+  const points: GatePoint[] = [];
   for (const [tensor, edges] of edgesByTensor) {
     const map = deps.tensors.get(tensor);
     if (!map) continue;
@@ -134,6 +144,7 @@ export function buildGatedModel(model: OnnxModel, deps: DependencyAnalysis, opts
       gate = full;
     }
     const gated = fresh(`${tensor}/gated`);
+    points.push({ tensor, gated, groups: [...new Set(map.variable.filter((v) => v >= 0).map((v) => deps.variables[v]!.group))].sort((x, y) => x - y) });
     nodes.push(makeNode('Mul', [tensor, gate], [gated], fresh(`${base}/Mul`)));
     for (const e of edges) {
       const node = m.node(e.node);
@@ -155,7 +166,7 @@ export function buildGatedModel(model: OnnxModel, deps: DependencyAnalysis, opts
   }
   g.node = ordered;
   m.invalidate();
-  return { model: m, gateInputs, layout };
+  return { model: m, gateInputs, layout, points };
 }
 
 /** Gate feeds for a keep mask: values per group in the layout's shape (batch 1 for per-sample). */

@@ -31,6 +31,12 @@ export interface RefineOptions {
   /** Channel groups in network (topological) order; their variables must not overlap. */
   groups: readonly RefineGroup[];
   score: MaskScore;
+  /**
+   * Called before each block with the block's group indices and the mask its candidates start
+   * from; every candidate of the block differs from that mask only in those groups' variables.
+   * An evaluator can use it to compute what those groups do not affect once (BatchedEvaluator.focus).
+   */
+  focus?: (groups: readonly number[], base: Uint8Array) => Promise<unknown>;
   /** 'layers': one block of chosen groups (the paper's setting); 'network': every group, block by block. */
   scope: 'layers' | 'network';
   /** Layers scope: how many groups (those with the most pruned channels) or their ids. Default 8. */
@@ -199,6 +205,8 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
       for (const s of slots) tried[s.drop] = tried[s.add] = 1;
       const base = best.slice();
       const enc = encodeSlots(slots, o.form, base, opts.groups);
+      // Candidates only touch the groups that hold slots ('capacity' moves counts among them only).
+      if (opts.focus) await opts.focus([...new Set(slots.map((x) => x.group))], base);
       const ids = eligible.map((g) => opts.groups[g]!.id);
       const label =
         (o.scope === 'network' ? `block ${b + 1}/${plan.length}: ${ids[0]}${ids.length > 1 ? `…${ids.at(-1)}` : ''}` : `${ids.length} layers`) +

@@ -24,6 +24,12 @@ export interface SessionOptions {
   threads?: number;
   /** Graph optimisation level; 'all' by default. */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * onnxruntime's memory pattern (default on) plans one buffer per input shape on the second run,
+   * which on this kind of machine makes the first two runs of every shape slow (fresh memory is
+   * expensive); sessions that run few times per shape are faster without it.
+   */
+  memPattern?: boolean;
 }
 
 function providerConfig(p: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
@@ -54,6 +60,7 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
       logSeverityLevel: 3,
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
+    if (opts.memPattern === false) options.enableMemPattern = false;
     try {
       const session =
         typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
