@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ProviderChoice } from '../src/protocol';
 import { firstSamples } from '../src/core/data';
-import { refinementBatch } from '../src/core/pipeline/refineObjective';
+import { refinementBatch, refinementEvaluator } from '../src/core/pipeline/refineObjective';
 import type { PruneSettings } from '../src/protocol';
 import { DEFAULT_SETTINGS } from '../src/core/presets';
 import { prepareImportance } from '../src/core/pipeline/prepare';
@@ -67,12 +67,13 @@ async function main(): Promise<void> {
         const [testDense, testStart] = await testEval.evaluate([new Uint8Array(sel.keep.length).fill(1), sel.keep]);
         for (const [label, extra] of settingsList) {
           // A fresh validation cache per setting, so every setting pays for its own evaluations.
-          const valEval = new BatchedEvaluator({ ...common, data: val, maxBatchItems: Math.max(val.shape[0], 64) });
+          const valEval = refinementEvaluator({ ...common, provider: opened.provider, gated: prep.gatedPerSample, model: prep.a.model, shapes: prep.a.shapes, data: val });
           const r = await refineMask({
             start: sel.keep,
             gain: sel.gain,
             groups: prep.a.deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
             score: (m) => valEval.evaluate(m),
+            focus: (g, b) => valEval.focus(g, b),
             evaluations,
             seconds: 600,
             rank: settings.refine.rank,
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
             scope: 'network',
             ...extra,
           });
+          await valEval.dispose();
           const [testEnd] = await testEval.evaluate([r.mask]);
           console.log(
             `| ${name} | ${seed} | ${label} | ${r.startValue.toFixed(3)} | ${(r.bestValue - r.startValue).toFixed(3)} | ${testDense!.toFixed(3)} | ${testStart!.toFixed(3)} | ${testEnd!.toFixed(3)} | ${(testEnd! - testStart!).toFixed(3)} | ${r.evaluations} | ${r.blocks.length} | ${r.seconds.toFixed(0)} |`,

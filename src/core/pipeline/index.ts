@@ -9,11 +9,11 @@ import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
 import { firstSamples } from '../data';
 import { exportPruned } from '../prune/physicalExport';
-import { countCost, predictCost } from '../prune/cost';
+import { predictCost } from '../prune/cost';
 import { BatchedEvaluator } from '../refine/batchedEvaluator';
 import { refineMask } from '../refine/refine';
 import { prepareImportance } from './prepare';
-import { evaluatorRunItems, refinementAccepted, refinementBatch } from './refineObjective';
+import { refinementAccepted, refinementBatch, refinementEvaluator } from './refineObjective';
 import { selectMask, type Selection } from './selectMask';
 import { CancelledError, PipelineError, throwIfCancelled } from './cancel';
 import { outputPathsFor } from './outputs';
@@ -121,20 +121,18 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
     if (s.refine.scope !== 'off') {
       refineInfo = await stage('refine', async () => {
         const objective = await refinementBatch(data, s);
-        const evaluator = new BatchedEvaluator({
+        const evaluator = refinementEvaluator({
           session: evalSession.session,
+          provider,
+          gated: gatedPerSample,
+          model,
+          shapes: a.shapes,
           inputName: a.inputName,
           outputName: a.outputName,
           gates: layout,
           data: objective,
           task,
-          maxBatchItems: evaluatorRunItems(a.shapes, objective.shape[0], provider),
-          signal,
-          split: {
-            gated: gatedPerSample,
-            open: async (bytes) => (await openSession(bytes, { provider, memPattern: false })).session,
-            nodeCost: new Map(countCost(model, a.shapes).layers.map((l) => [l.node, l.macs])),
-          },
+          ...(signal ? { signal } : {}),
         });
         const secondsLeft = Number.isFinite(deadline) ? Math.max(1, (deadline - performance.now()) / 1000 - 5) : s.refine.seconds;
         let r: Awaited<ReturnType<typeof refineMask>>;

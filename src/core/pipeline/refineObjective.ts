@@ -2,8 +2,13 @@
 // the pipeline and the benchmarks.
 import type { PruneSettings } from '../../protocol';
 import { concatBatches, firstSamples, type Batch, type Dataset } from '../data';
-import { elementCount } from '../onnx';
+import { elementCount, type OnnxModel } from '../onnx';
 import type { ShapeMap } from '../analysis/types';
+import type { GatedModel } from '../prune/gatedModel';
+import { countCost } from '../prune/cost';
+import { BatchedEvaluator, type GateLayout } from '../refine/batchedEvaluator';
+import { openSession, type ProviderName } from '../runtime/session';
+import type { InferenceSession } from 'onnxruntime-node';
 
 /**
  * The refinement objective's crops (setting refine.data): the first refine.valSamples validation
@@ -31,4 +36,39 @@ export function evaluatorRunItems(shapes: ShapeMap, images: number, provider: st
   for (const dims of shapes.values()) if (dims.length > 0) largest = Math.max(largest, elementCount(dims.slice(1)) * 4);
   const budget = (provider === 'cpu' ? 32 : 256) * 1024 * 1024;
   return Math.max(1, Math.floor(budget / (largest * images))) * images;
+}
+
+export interface RefinementEvaluatorInput {
+  /** A session on `gated.model` (per-sample gates). */
+  session: InferenceSession;
+  provider: ProviderName;
+  gated: GatedModel;
+  /** The original model and its shapes (for MACs per node and the run size). */
+  model: OnnxModel;
+  shapes: ShapeMap;
+  inputName: string;
+  outputName: string;
+  gates: GateLayout;
+  data: Batch;
+  task: 'denoise' | 'classify';
+  signal?: AbortSignal;
+}
+
+/** The evaluator refinement scores candidates with, as the pipeline and the benchmarks build it: sized runs and block splits. */
+export function refinementEvaluator(o: RefinementEvaluatorInput): BatchedEvaluator {
+  return new BatchedEvaluator({
+    session: o.session,
+    inputName: o.inputName,
+    outputName: o.outputName,
+    gates: o.gates,
+    data: o.data,
+    task: o.task,
+    maxBatchItems: evaluatorRunItems(o.shapes, o.data.shape[0], o.provider),
+    ...(o.signal ? { signal: o.signal } : {}),
+    split: {
+      gated: o.gated,
+      open: async (bytes) => (await openSession(bytes, { provider: o.provider, memPattern: false })).session,
+      nodeCost: new Map(countCost(o.model, o.shapes).layers.map((l) => [l.node, l.macs])),
+    },
+  });
 }
