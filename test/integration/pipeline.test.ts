@@ -53,6 +53,9 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   assert.ok(events.some((e) => e.type === 'refine-progress'));
   // Network-scope blocks of the DnCNN late in the net run through a split model (blockSplit.ts).
   assert.ok(events.some((e) => e.type === 'log' && /candidates ran only the part of the model after their block/.test(e.message)), 'some block was split');
+  const ev = report.refinement.evaluator;
+  assert.ok(ev.splitBlocks > 0 && ev.suffixEvaluations > 0 && ev.suffixEvaluations < report.refinement.evaluations, JSON.stringify(ev));
+  assert.ok(readFileSync(summary.reportMarkdown, 'utf8').includes('ran only the part of the model after their gates'));
 });
 
 for (const stage of ['calibrate', 'search', 'refine', 'evaluate'] as StageName[]) {

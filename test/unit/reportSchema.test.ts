@@ -103,6 +103,15 @@ describe('validateReport', () => {
     has(e, /^\$\.metrics\.after\.params: is larger than before/);
     const noRefine = { ...valid(), refinement: null };
     has(validateReport(noRefine), /^\$\.metrics\.beforeRefine: must be present exactly when refinement ran$/);
+    // Evaluator counters are optional (older reports lack them) but checked when present.
+    const withEval = valid();
+    withEval.refinement!.evaluator = { runItems: 56, runs: 12, seconds: 0.4, splitBlocks: 2, wholeBlocks: 1, suffixEvaluations: 8 };
+    assert.deepEqual(validateReport(withEval), []);
+    withEval.refinement!.evaluator = { runItems: 0, runs: 1.5, seconds: 0.4, splitBlocks: 2, wholeBlocks: 1, suffixEvaluations: 11 };
+    const ee = validateReport(withEval);
+    has(ee, /^\$\.refinement\.evaluator\.runItems: must be ≥ 1/);
+    has(ee, /^\$\.refinement\.evaluator\.runs: must be a whole number/);
+    has(ee, /^\$\.refinement\.evaluator\.suffixEvaluations: exceeds evaluations \(11 > 10\)$/);
     const cls = valid();
     cls.data.task = 'classify';
     has(validateReport(cls), /^\$\.metrics\.before\.accuracy: is missing \(the data is a classify set\)$/);

@@ -165,7 +165,8 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
         if (accepted) keep = r.mask;
         else log(`refinement gained ${(r.bestValue - r.startValue).toFixed(3)}, below refine.minGain ${s.refine.minGain}: the QUBO mask is kept`);
         emit({ type: 'capacities', groups: capacities(keep) });
-        return { scope: s.refine.scope, startValue: r.startValue, bestValue: r.bestValue, accepted, evaluations: r.evaluations, seconds: r.seconds, blocks: r.blocks, trace: r.trace };
+        const evaluatorStats = { runItems: evaluator.runItems, runs: st.runs, seconds: st.seconds, splitBlocks: st.splits, wholeBlocks: st.unsplit, suffixEvaluations: st.suffix };
+        return { scope: s.refine.scope, startValue: r.startValue, bestValue: r.bestValue, accepted, evaluations: r.evaluations, seconds: r.seconds, blocks: r.blocks, trace: r.trace, evaluator: evaluatorStats };
       });
     } else skip('refine');
     throwIfCancelled(signal);

@@ -7,6 +7,20 @@ import type { ChannelScores, Selection } from './selectMask';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
+/** Refinement's evaluator counters (BatchedEvaluator.stats), for the report. */
+export interface RefinementEvaluatorStats {
+  /** Candidates × crops per onnxruntime run at most. */
+  runItems: number;
+  runs: number;
+  /** Time spent scoring, split building included. */
+  seconds: number;
+  /** Blocks scored through a split model, and blocks scored on the whole model. */
+  splitBlocks: number;
+  wholeBlocks: number;
+  /** Distinct masks scored through a split model. */
+  suffixEvaluations: number;
+}
+
 export interface ReportGroup {
   id: string;
   size: number;
@@ -51,6 +65,8 @@ export interface RunReport {
     seconds: number;
     blocks: unknown[];
     trace: unknown[];
+    /** How the candidates were scored (absent in reports written before session 3). */
+    evaluator?: RefinementEvaluatorStats;
   } | null;
   export: { maxAbsDiffVsMasked: number };
   groups: ReportGroup[];
@@ -180,7 +196,14 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`Kept ${r.search.K} of ${r.search.n} prunable channels.${r.search.energy !== null ? ` QUBO energy ${r.search.energy.toPrecision(6)} after ${r.search.iterations} iterations (${(r.search.timeMs ?? 0).toFixed(0)} ms, stopped by ${r.search.stopReason}).` : ''}`, '');
   if (r.refinement) {
     out.push('## Tensor-Train refinement', '');
+    const ev = r.refinement.evaluator;
     out.push(`Scope \`${r.refinement.scope}\`: ${r.settings.refine.data === 'calib+val' ? 'calibration + validation' : 'validation'} metric ${r.refinement.startValue.toFixed(3)} → ${r.refinement.bestValue.toFixed(3)} with ${r.refinement.evaluations} evaluations in ${r.refinement.seconds.toFixed(1)} s${r.refinement.accepted ? '' : `; the gain is below refine.minGain (${r.settings.refine.minGain}), so the QUBO mask was kept`}.`, '');
+    if (ev) {
+      out.push(
+        `Scoring: ${ev.runs} onnxruntime runs of up to ${ev.runItems} candidate × crop items, ${ev.seconds.toFixed(1)} s; ${ev.splitBlocks} of ${ev.splitBlocks + ev.wholeBlocks} blocks ran only the part of the model after their gates (${ev.suffixEvaluations} evaluations).`,
+        '',
+      );
+    }
   }
   out.push('## Channel groups', '', '| Group | Kept | Total | Kept % |', '|---|---|---|---|');
   for (const g of r.groups) out.push(`| \`${g.id}\` | ${g.kept} | ${g.size} | ${pct(g.kept, g.size)} |`);

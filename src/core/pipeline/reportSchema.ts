@@ -157,7 +157,14 @@ function search(c: Checker, v: unknown, at: string): void {
 }
 
 function refinement(c: Checker, v: unknown, at: string): void {
-  if (!c.obj(v, at, { required: ['scope', 'startValue', 'bestValue', 'accepted', 'evaluations', 'seconds', 'blocks', 'trace'] })) return;
+  if (!c.obj(v, at, { required: ['scope', 'startValue', 'bestValue', 'accepted', 'evaluations', 'seconds', 'blocks', 'trace'], optional: ['evaluator'] })) return;
+  if (v.evaluator !== undefined && c.obj(v.evaluator, `${at}.evaluator`, { required: ['runItems', 'runs', 'seconds', 'splitBlocks', 'wholeBlocks', 'suffixEvaluations'] })) {
+    const e = v.evaluator;
+    c.num(e.runItems, `${at}.evaluator.runItems`, { int: true, min: 1 });
+    for (const k of ['runs', 'splitBlocks', 'wholeBlocks', 'suffixEvaluations']) c.num(e[k], `${at}.evaluator.${k}`, { int: true, min: 0 });
+    c.num(e.seconds, `${at}.evaluator.seconds`, { min: 0 });
+    if (typeof e.suffixEvaluations === 'number' && typeof v.evaluations === 'number' && e.suffixEvaluations > v.evaluations) c.fail(`${at}.evaluator.suffixEvaluations`, `exceeds evaluations (${e.suffixEvaluations} > ${v.evaluations})`);
+  }
   c.bool(v.accepted, `${at}.accepted`);
   c.str(v.scope, `${at}.scope`, { oneOf: ['layers', 'network'] });
   const okS = c.num(v.startValue, `${at}.startValue`);

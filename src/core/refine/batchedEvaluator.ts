@@ -54,6 +54,7 @@ export interface EvaluatorStats {
   /** Distinct masks actually run. */
   evaluated: number;
   runs: number;
+  /** Scoring time: runs, and building and probing splits. */
   seconds: number;
   /** Distinct masks scored through a block's suffix model (a subset of `evaluated`). */
   suffix: number;
@@ -96,6 +97,11 @@ export class BatchedEvaluator {
   // dominated: 175 ms to tile 59 MB here), and every run repeats the same data, so tiles are kept.
   private readonly tiles = new WeakMap<Float32Array, Float32Array>();
   private focused?: Focus;
+
+  /** Candidates × images per run of the whole model at most (whole candidates). */
+  get runItems(): number {
+    return Math.max(1, Math.floor(this.o.maxBatchItems / this.images)) * this.images;
+  }
 
   constructor(private readonly o: EvaluatorOptions) {
     this.images = o.data.shape[0];
@@ -222,6 +228,16 @@ export class BatchedEvaluator {
   async focus(groups: readonly number[], base: Uint8Array): Promise<boolean> {
     this.focused = undefined;
     if (!this.o.split) return false;
+    const t0 = performance.now();
+    try {
+      return await this.focusOn(groups, base);
+    } finally {
+      this.stats.seconds += (performance.now() - t0) / 1000;
+    }
+  }
+
+  private async focusOn(groups: readonly number[], base: Uint8Array): Promise<boolean> {
+    const split = this.o.split!;
     const key = [...groups].sort((x, y) => x - y).join(',');
     let models = this.splitCache.get(key);
     let first: Focus['boundary'] | undefined;
@@ -236,7 +252,7 @@ export class BatchedEvaluator {
       return false;
     }
     models.used = ++this.useCount;
-    await this.closeOldest(this.o.split.maxOpen ?? 2);
+    await this.closeOldest(split.maxOpen ?? 2);
     const free = new Uint8Array(base.length);
     for (const g of groups) for (const v of this.o.gates.variables[g] ?? []) free[v] = 1;
     // The boundary depends on the mask outside the block only.
@@ -244,7 +260,7 @@ export class BatchedEvaluator {
     if (!boundary) {
       // The probe (the whole model with the boundary as outputs) is opened only when needed and
       // closed at once: it holds as much memory as the whole model, once per block.
-      const probe = await this.o.split.open(models.split.probe.toBytes());
+      const probe = await split.open(models.split.probe.toBytes());
       try {
         boundary = (await this.probe(probe, models.split, base)).boundary;
       } finally {
