@@ -14,7 +14,7 @@ import { refineMask } from '../../src/core/refine/refine';
 import { exportPruned } from '../../src/core/prune/physicalExport';
 import { countCost, predictCost } from '../../src/core/prune/cost';
 import { firstSamples, loadDataset } from '../../src/core/data';
-import { refinementAccepted, refinementBatch } from '../../src/core/pipeline/refineObjective';
+import { refinementAccepted, refinementBatch, refinementEvaluator } from '../../src/core/pipeline/refineObjective';
 import type { AblationRow, BenchMethod, DenseRow, MethodRow, ScalingRow, StageRow, SuiteConfig } from './types';
 
 export interface ModelPlan extends Omit<SuiteConfig, 'models'> {
@@ -97,13 +97,14 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
       plan.log(`${plan.model}: ${out.dense.variables} variables in ${out.dense.groups.length} groups, test PSNR ${out.dense.psnr.toFixed(2)} dB`);
     }
 
-    const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu' });
+    const opened = await openSession(prep.gatedPerSample.model.toBytes(), { provider: 'cpu', memPattern: false });
     try {
       // The refinement's objective, built as the pipeline builds it.
       const val = await refinementBatch(prep.data, settings);
       const test = await firstSamples(testSplit, testSplit.count);
       const common = { session: opened.session, inputName: a.inputName, outputName: a.outputName, gates: prep.layout, task: prep.task };
       const testEval = new BatchedEvaluator({ ...common, data: test, maxBatchItems: Math.max(test.shape[0], 48) });
+      const refineEvaluator = () => refinementEvaluator({ ...common, provider: 'cpu', gated: prep.gatedPerSample, model: a.model, shapes: a.shapes, data: val });
       // Ablations score on every validation image (not only the refinement's crops) to choose defaults.
       const valAll = await firstSamples(prep.data.val, prep.data.val.count);
       const valAllEval = new BatchedEvaluator({ ...common, data: valAll, maxBatchItems: Math.max(valAll.shape[0], 48) });
@@ -168,14 +169,15 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
         }
         if (Math.abs(sparsity - 0.36) < 1e-9) stageTimes.search = hybrid!.seconds;
         for (const scope of ['layers', 'network'] as const) {
-          // A fresh cache per scope, so each pays for its own evaluations.
-          const valEval = new BatchedEvaluator({ ...common, data: val, maxBatchItems: Math.max(val.shape[0], 48) });
+          // A fresh cache per scope, so each pays for its own evaluations; built as the pipeline builds it.
+          const valEval = refineEvaluator();
           const t0 = performance.now();
           const r = await refineMask({
             start: hybrid!.sel.keep,
             gain: hybrid!.sel.gain,
             groups: a.deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
             score: (masks) => valEval.evaluate(masks),
+            focus: (groups, b) => valEval.focus(groups, b),
             scope,
             layers: settings.refine.layers,
             evaluations: settings.refine.evaluations,
@@ -183,6 +185,7 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
             rank: settings.refine.rank,
             seed,
           });
+          await valEval.dispose();
           const refineSeconds = sec(t0);
           if (scope === 'network' && Math.abs(sparsity - 0.36) < 1e-9) stageTimes.refine = refineSeconds;
           // The pipeline's acceptance rule: a gain below refine.minGain keeps the QUBO mask.
@@ -235,19 +238,21 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
         const start = await select(base(0.36));
         const [testStart] = await testEval.evaluate([start.sel.keep]);
         for (const budget of plan.refineBudgets) {
-          const valEval = new BatchedEvaluator({ ...common, data: val, maxBatchItems: Math.max(val.shape[0], 48) });
+          const valEval = refineEvaluator();
           const t0 = performance.now();
           const r = await refineMask({
             start: start.sel.keep,
             gain: start.sel.gain,
             groups: a.deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
             score: (masks) => valEval.evaluate(masks),
+            focus: (groups, b) => valEval.focus(groups, b),
             scope: 'network',
             evaluations: budget,
             seconds: 3600,
             rank: settings.refine.rank,
             seed,
           });
+          await valEval.dispose();
           const seconds = sec(t0);
           const [testEnd] = await testEval.evaluate([r.mask]);
           out.scaling.push({ kind: 'refine', model: plan.model, x: budget, seconds, value: testEnd! - testStart!, evaluations: r.evaluations });
