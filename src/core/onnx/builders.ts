@@ -49,7 +49,6 @@ export function makeNode(
   return create(NodeProtoSchema, { opType, input: inputs, output: outputs, name, attribute, domain });
 }
 
-/** A tensor value info; a string dim is symbolic, a number fixed, undefined unknown. */
 /**
  * A value info with a name only, for exposing an inner tensor as a graph output: onnxruntime
  * infers its type, where a declared type that does not match (float for a Shape's int64) fails.
@@ -58,6 +57,7 @@ export function namedValueInfo(name: string): ValueInfoProto {
   return create(ValueInfoProtoSchema, { name });
 }
 
+/** A tensor value info; a string dim is symbolic, a number fixed, undefined unknown. */
 export function makeValueInfo(name: string, dims?: (number | string | undefined)[], elemType: number = DataType.FLOAT): ValueInfoProto {
   const shape = dims
     ? create(TensorShapeProtoSchema, {

@@ -142,7 +142,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
             gain: selection.gain,
             groups: deps.groups.map((g) => ({ id: g.id, variables: g.variables })),
             score: (masks) => evaluator.evaluate(masks),
-            ...(process.env.QP_NOSPLIT ? {} : { focus: (groups: readonly number[], base: Uint8Array) => evaluator.focus(groups, base) }),
+            focus: (groups, base) => evaluator.focus(groups, base),
             scope: s.refine.scope === 'layers' ? 'layers' : 'network',
             layers: s.refine.layers,
             evaluations: s.refine.evaluations,

@@ -27,7 +27,7 @@ export function refinementAccepted(r: { startValue: number; bestValue: number },
 /**
  * Batch items (candidates × images) per evaluator run. On CPU, big runs are slower per item, not
  * faster: 20 candidates × 28 crops of the Half-UNet fixture in one run took 6.5 s, in runs of 2–10
- * candidates 1.0–1.2 s (docs/REFINEMENT.md, "Run size"), because every run then touches hundreds of
+ * candidates 1.0–1.2 s (docs/REFINEMENT.md, "Evaluation cost"), because every run then touches hundreds of
  * megabytes of fresh activations. So a CPU run is sized so its largest activation stays near
  * 32 MiB; GPUs keep large runs (256 MiB), which they need to be busy. Always whole candidates.
  */

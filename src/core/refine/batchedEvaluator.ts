@@ -85,6 +85,12 @@ interface Focus {
 
 /** Relative output difference up to which a split counts as exact (onnxruntime may pick other kernels for the suffix). */
 const SPLIT_TOLERANCE = 1e-4;
+const DEFAULT_SPLIT_BUDGET = 256 * 1024 * 1024;
+
+/** Bytes of one set of boundary tensors (all images). */
+function boundaryBytes(boundary: Focus['boundary']): number {
+  return boundary.reduce((acc, b) => acc + b.data.length * 4, 0);
+}
 
 /** Higher is better: mean PSNR (dB) for denoisers, accuracy minus a small cross-entropy tie-break for classifiers. */
 export class BatchedEvaluator {
@@ -92,6 +98,8 @@ export class BatchedEvaluator {
   readonly stats: EvaluatorStats = { requested: 0, evaluated: 0, runs: 0, seconds: 0, suffix: 0, splits: 0, unsplit: 0, splitError: 0 };
   private readonly images: number;
   private readonly itemSize: number;
+  /** Whole candidates per run of the whole model: each candidate's images stay together, so its mean is exact. */
+  private readonly candidatesPerRun: number;
   private readonly splitCache = new Map<string, SplitModels | null>();
   // Fresh multi-megabyte buffers per run cost more than small suffix runs themselves (page faults
   // dominated: 175 ms to tile 59 MB here), and every run repeats the same data, so tiles are kept.
@@ -100,13 +108,18 @@ export class BatchedEvaluator {
 
   /** Candidates × images per run of the whole model at most (whole candidates). */
   get runItems(): number {
-    return Math.max(1, Math.floor(this.o.maxBatchItems / this.images)) * this.images;
+    return this.candidatesPerRun * this.images;
   }
 
   constructor(private readonly o: EvaluatorOptions) {
     this.images = o.data.shape[0];
     this.itemSize = o.data.shape[1] * o.data.shape[2] * o.data.shape[3];
     if (o.maxBatchItems < 1) throw new Error('maxBatchItems must be at least 1');
+    this.candidatesPerRun = Math.max(1, Math.floor(o.maxBatchItems / this.images));
+  }
+
+  private get splitBudget(): number {
+    return this.o.split?.budgetBytes ?? DEFAULT_SPLIT_BUDGET;
   }
 
   static key(mask: Uint8Array): string {
@@ -145,10 +158,9 @@ export class BatchedEvaluator {
       }
     });
     const focus = this.focused;
-    const inBlock = focus ? todo.filter((c) => agreesOutside(c.mask, focus.base, focus.free)) : [];
-    const rest = inBlock.length > 0 ? todo.filter((c) => !inBlock.includes(c)) : todo;
-    // Whole candidates per run keep every candidate's images together, so its mean is exact.
-    const perRun = Math.max(1, Math.floor(this.o.maxBatchItems / this.images));
+    const inBlock: typeof todo = [];
+    const rest: typeof todo = [];
+    for (const c of todo) (focus && agreesOutside(c.mask, focus.base, focus.free) ? inBlock : rest).push(c);
     const runAll = async (list: typeof todo, size: number, run: (masks: Uint8Array[]) => Promise<Float64Array>) => {
       for (let start = 0; start < list.length; start += size) {
         if (this.o.signal?.aborted) throw this.o.signal.reason ?? new Error('aborted');
@@ -165,19 +177,23 @@ export class BatchedEvaluator {
       await runAll(inBlock, focus.perRun, (m) => this.runSuffix(focus, m));
       this.stats.suffix += inBlock.length;
     }
-    await runAll(rest, perRun, (m) => this.runChunk(m));
+    await runAll(rest, this.candidatesPerRun, (m) => this.runChunk(m));
     this.stats.seconds += (performance.now() - t0) / 1000;
     return out;
   }
 
   private async runChunk(masks: Uint8Array[]): Promise<Float64Array> {
-    const { data } = this.o;
-    const B = masks.length * this.images;
     const feeds = this.gateFeeds(masks);
-    feeds[this.o.inputName] = new ort.Tensor('float32', this.tiled(data.input, masks.length), [B, data.shape[1], data.shape[2], data.shape[3]]);
+    feeds[this.o.inputName] = this.inputFeed(masks.length);
     const result = await this.o.session.run(feeds, [this.o.outputName]);
     this.stats.runs++;
     return this.score(result[this.o.outputName]!.data as Float32Array, masks.length);
+  }
+
+  /** The data input repeated for `candidates` candidates. */
+  private inputFeed(candidates: number): ort.Tensor {
+    const { data } = this.o;
+    return new ort.Tensor('float32', this.tiled(data.input, candidates), [candidates * this.images, data.shape[1], data.shape[2], data.shape[3]]);
   }
 
   /** Per-sample gate feeds: every candidate's mask repeated for each image. */
@@ -208,10 +224,9 @@ export class BatchedEvaluator {
   }
 
   private async suffixOutput(models: SplitModels, boundary: Focus['boundary'], masks: Uint8Array[]): Promise<Float32Array> {
-    const { data } = this.o;
     const B = masks.length * this.images;
     const feeds = this.gateFeeds(masks);
-    if (models.split.readsInput) feeds[this.o.inputName] = new ort.Tensor('float32', this.tiled(data.input, masks.length), [B, data.shape[1], data.shape[2], data.shape[3]]);
+    if (models.split.readsInput) feeds[this.o.inputName] = this.inputFeed(masks.length);
     for (const b of boundary) feeds[b.name] = new ort.Tensor('float32', this.tiled(b.data, masks.length), [B, ...b.dims.slice(1)]);
     const result = await models.suffix.run(feeds, [this.o.outputName]);
     this.stats.runs++;
@@ -268,8 +283,7 @@ export class BatchedEvaluator {
       }
     }
     const perRun = this.splitRun(models.split, boundary);
-    const perImage = boundary.reduce((acc, b) => acc + (b.data.length / this.images) * 4, 0);
-    this.remember(models, base, boundary, perImage * this.images * (perRun + 1));
+    this.remember(models, base, boundary, boundaryBytes(boundary) * (perRun + 1));
     this.focused = { free, base: base.slice(), models, boundary, perRun };
     this.stats.splits++;
     return true;
@@ -277,9 +291,8 @@ export class BatchedEvaluator {
 
   /** Candidates per suffix run: the evaluator's run size, less where the tiled boundary would pass the budget. */
   private splitRun(split: BlockSplit, boundary: Focus['boundary']): number {
-    const perImage = boundary.reduce((acc, b) => acc + (b.data.length / this.images) * 4, 0) + (split.readsInput ? this.itemSize * 4 : 0);
-    const budget = this.o.split?.budgetBytes ?? 256 * 1024 * 1024;
-    return Math.max(1, Math.min(Math.floor(this.o.maxBatchItems / this.images), Math.floor(budget / Math.max(1, perImage * this.images))));
+    const perCandidate = boundaryBytes(boundary) + (split.readsInput ? this.itemSize * 4 * this.images : 0);
+    return Math.max(1, Math.min(this.candidatesPerRun, Math.floor(this.splitBudget / Math.max(1, perCandidate))));
   }
 
   private useCount = 0;
@@ -300,7 +313,7 @@ export class BatchedEvaluator {
     let total = 0;
     for (const m of kept) {
       total += m.last.bytes;
-      if (total > (this.o.split?.budgetBytes ?? 256 * 1024 * 1024) && m !== models) delete (m as SplitModels).last;
+      if (total > this.splitBudget && m !== models) delete (m as SplitModels).last;
     }
   }
 
@@ -359,8 +372,7 @@ export class BatchedEvaluator {
           await close();
           continue;
         }
-        const bytes = p.boundary.reduce((acc, b) => acc + b.data.length * 4, 0);
-        if (bytes > (opts.budgetBytes ?? 256 * 1024 * 1024) / 2) return null;
+        if (boundaryBytes(p.boundary) > this.splitBudget / 2) return null;
         const dims = new Map(p.boundary.map((b) => [b.name, b.dims.slice(1)]));
         const suffix = await opts.open(split.suffix(dims).toBytes());
         opened.push(suffix);

@@ -87,17 +87,21 @@ export function splitAtGroups(
   }
   const suffixNodes = nodes.filter((_, i) => keep[i]);
   const readsInput = suffixNodes.some((n) => n.input.includes(inputName));
-  const weightOps = nodes.filter((n) => WEIGHT_OPS.has(n.opType)).length;
-  const skippedWeightOps = nodes.filter((n, i) => !keep[i] && WEIGHT_OPS.has(n.opType)).length;
-  if (skippedWeightOps === 0) return null;
-  const costOf = (name: string, op: string) => (cost ? cost.get(name) ?? 0 : WEIGHT_OPS.has(op) ? 1 : 0);
+  let weightOps = 0;
+  let skippedWeightOps = 0;
   let total = 0;
   let skipped = 0;
   nodes.forEach((n, i) => {
-    const c = costOf(n.name, n.opType);
+    const isWeightOp = WEIGHT_OPS.has(n.opType);
+    const c = cost ? cost.get(n.name) ?? 0 : isWeightOp ? 1 : 0;
+    weightOps += isWeightOp ? 1 : 0;
     total += c;
-    if (!keep[i]) skipped += c;
+    if (!keep[i]) {
+      skippedWeightOps += isWeightOp ? 1 : 0;
+      skipped += c;
+    }
   });
+  if (skippedWeightOps === 0) return null;
 
   const boundaryList = [...boundary];
   const probeProto = withGraph(gated.model.proto, {
