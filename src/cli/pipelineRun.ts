@@ -17,7 +17,7 @@ export interface PipelineCliIo {
  * Errors that mean the user's input (model, data, settings) is at fault, by class: each core
  * module reports bad input with its own error class. Internal pipeline faults keep exit code 2.
  */
-const INPUT_ERRORS = new Set(['OnnxModelError', 'DataError', 'PresetError', 'ShapeInferenceError', 'ProviderError', 'QuboError', 'PruneError', 'PipelineError', 'CliError']);
+const INPUT_ERRORS = new Set(['OnnxModelError', 'DataError', 'PresetError', 'ShapeInferenceError', 'ProviderError', 'QuboError', 'PruneError', 'PipelineError', 'CliError', 'OutputError']);
 const INTERNAL_CODES = new Set(['internal', 'export-mismatch', 'invalid-export']);
 
 export function isInputError(err: unknown): boolean {
@@ -28,7 +28,7 @@ export function isInputError(err: unknown): boolean {
 export async function runPipelineCli(request: PruneRequest, io: PipelineCliIo): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
-    io.stderr.write('\ncancelling… (no output will be written)\n');
+    io.stderr.write('\ncancelling…\n');
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -36,6 +36,9 @@ export async function runPipelineCli(request: PruneRequest, io: PipelineCliIo): 
   const progress = new ProgressPrinter(io.stderr, io.quiet);
   try {
     const summary = await runPipeline(request, { signal: controller.signal, onEvent: (e) => progress.handle(e) });
+    // The outputs are committed in one synchronous step after the last cancellation check, so an
+    // interrupt seen here came too late to stop them; say so rather than claim a cancel.
+    if (controller.signal.aborted) io.stderr.write('the interrupt came after the outputs were written; they are complete and kept\n');
     io.stdout.write(formatSummary(summary) + '\n');
     return EXIT.ok;
   } catch (err) {

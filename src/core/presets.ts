@@ -177,7 +177,8 @@ export function resolvePreset(
 /** Parses JSON with comments and trailing commas (VS Code's JSONC), for preset files. */
 export function parseJsonc(text: string, file: string): unknown {
   let out = '';
-  let i = 0;
+  // Windows editors save UTF-8 with a byte-order mark, which JSON.parse rejects as a token.
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   while (i < text.length) {
     const c = text[i]!;
     if (c === '"') {

@@ -97,6 +97,14 @@ export class RunController implements vscode.Disposable {
       const ok = await vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(request.out)} exists. Overwrite it with the new pruned model?`, { modal: true }, 'Overwrite');
       if (ok !== 'Overwrite') return;
     }
+    // quboPrune.outputNaming may name a subfolder of the model's; the pipeline never creates
+    // folders (a missing one is an error there), so the extension makes the one its setting names.
+    // A failure is left to the pipeline's output check, which reports it in one line.
+    try {
+      fs.mkdirSync(path.dirname(request.out), { recursive: true });
+    } catch {
+      // reported by the run
+    }
     this.start(request);
   }
 

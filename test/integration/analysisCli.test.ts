@@ -67,11 +67,16 @@ describe('analyze command', () => {
     await assert.rejects(runAnalyze([path.join(tmp, 'nope.onnx')]), (e: OnnxModelError) => e.code === 'file-not-found');
     const file = path.join(tmp, 'sym.onnx');
     await layerZoo().save(file);
-    await assert.rejects(runAnalyze([file]), (e: ShapeInferenceError) => e.code === 'symbolic-input');
+    // Symbolic height/width: analysed at the documented default, and the output says so.
+    const filled = await runAnalyze([file]);
+    assert.equal(filled.exitCode, 0);
+    assert.deepEqual(filled.document!.inputShape.slice(2), [256, 256]);
+    assert.match(filled.stdout, /figures are for input 1×\d+×256×256 \(default; set --input-shape to change\)/);
     await assert.rejects(runAnalyze([file, '--input-shape', '1,3,16,16']), (e: ShapeInferenceError) => e.code === 'bad-input-shape');
     await assert.rejects(
       runAnalyze([file, '--input-shape', '1,4,16,16', '--json', path.join(tmp, 'no-such-dir', 'x.json')]),
-      (e: CliError) => e instanceof CliError && e.message.startsWith('cannot write'),
+      // Checked before the analysis, as every output path is (test/integration/outputSafety.test.ts).
+      (e: Error & { code?: string }) => e.name === 'OutputError' && e.code === 'output-unwritable' && e.message.startsWith('cannot write') && /no-such-dir/.test(e.message),
     );
     const help = await runAnalyze(['--help']);
     assert.equal(help.exitCode, 0);

@@ -1,17 +1,24 @@
 // `qubo-prune analyze`: shapes, layers, channel groups and locked channels of a model, as a table
 // and optionally as the JSON document described in docs/ANALYSIS.md.
 import * as path from 'node:path';
-import { analyzeModelFile, formatAnalysisText, type AnalysisDocument } from '../../core/analysis/report';
-import type { InputShapeSpec } from '../../core/analysis/shapes';
+import { analyzeModel, formatAnalysisText, type AnalysisDocument } from '../../core/analysis/report';
+import { fillOpenDims, resolveInputShapes, ShapeInferenceError, type InputShapeSpec } from '../../core/analysis/shapes';
+import { loadModel } from '../../core/onnx';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { guardOutputs, OutputError } from '../../core/util/outputGuard';
+import { externalDataFilesOf } from '../../core/onnx';
 import { parseCliArgs } from '../args';
 import { CliError, EXIT } from '../cliError';
 import type { CliCommand } from '../command';
 
+/** Size of symbolic dims when no --input-shape is given: quboPrune.analysisSize's default, so the CLI and the extension agree. */
+export const DEFAULT_ANALYSIS_SIZE = 256;
+
 const USAGE = `usage: qubo-prune analyze <model.onnx> [--input-shape 1,3,256,256] [--json out.json] [--strict]
 
-  --input-shape S  shape to analyse at, e.g. 1,3,256,256 (needed when height/width are symbolic);
-                   for several inputs repeat it as NAME=1,3,256,256
+  --input-shape S  shape to analyse at, e.g. 1,3,256,256 (default: the model's, with batch 1 and
+                   symbolic dims ${DEFAULT_ANALYSIS_SIZE}; the output says so); for several inputs
+                   repeat it as NAME=1,3,256,256
   --json FILE      also write the analysis document (docs/ANALYSIS.md) to FILE; '-' prints it
                    to stdout instead of the table
   --strict         exit with status 1 when the model has unknown ops or unresolved channels`;
@@ -80,7 +87,27 @@ export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
     throw new CliError(`${positionals.length === 0 ? 'missing the model file' : `expected one model file, got ${positionals.length}`}\n${USAGE}`);
   }
   const inputShape = parseInputShapeOption(values['input-shape'] as string[] | undefined);
-  const document = await analyzeModelFile(positionals[0]!, inputShape);
+  if (values.json && values.json !== '-') {
+    // Before any work: the JSON must land neither on the model or its data nor somewhere unwritable.
+    const src = positionals[0]!;
+    await guardOutputs({ model: src, externalData: () => externalDataFilesOf(src) }, [values.json as string]);
+  }
+  const file = positionals[0]!;
+  const model = await loadModel(file);
+  let shapeUsed: InputShapeSpec | undefined = inputShape;
+  let note: string | undefined;
+  if (!inputShape) {
+    try {
+      resolveInputShapes(model);
+    } catch (err) {
+      const filled = err instanceof ShapeInferenceError && err.code === 'symbolic-input' ? fillOpenDims(model, DEFAULT_ANALYSIS_SIZE) : undefined;
+      if (!filled) throw err;
+      shapeUsed = filled;
+      note = `the model's input size is open; figures are for input ${Object.values(filled).map((d) => d.join('×')).join(', ')} (default; set --input-shape to change)`;
+    }
+  }
+  const document = await analyzeModel(model, { inputShape: shapeUsed, path: file });
+  if (note) document.warnings.unshift(note);
   const json = values.json as string | undefined;
   let stdout = '';
   let stderr = '';
@@ -90,7 +117,7 @@ export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
     try {
       await writeFileAtomic(path.resolve(json), JSON.stringify(document, null, 2) + '\n');
     } catch (err) {
-      throw new CliError(`cannot write '${json}': ${(err as Error).message}`);
+      throw err instanceof OutputError ? err : new CliError(`cannot write '${json}': ${(err as Error).message}`);
     }
     stderr += `analysis written to ${json}\n`;
   }

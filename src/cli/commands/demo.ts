@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import type { CliCommand } from '../command';
 import { parseCliArgs } from '../args';
 import { CliError } from '../cliError';
@@ -33,6 +33,9 @@ export const demoCommand: CliCommand = {
     const outDir = path.resolve(values.out ?? 'demo-output');
     const preset = resolvePreset(values.preset ?? DEFAULT_PRESET, {}, values.provider ? { provider: values.provider } : {});
     const model = path.join(root, 'test', 'fixtures', 'halfunet.onnx');
+    // The demo's --out names a folder it owns, so it makes it (the pipeline never creates folders);
+    // if that fails, the pipeline's output check says why in one line.
+    await fsp.mkdir(outDir, { recursive: true }).catch(() => undefined);
     process.stderr.write(`demo: pruning ${path.relative(process.cwd(), model) || model} with preset '${preset.name}' (${preset.settings.method}, sparsity ${preset.settings.sparsity})\n`);
     return runPipelineCli(
       {

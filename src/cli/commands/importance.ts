@@ -7,6 +7,8 @@ import { CliError, EXIT } from '../cliError';
 import { prepareImportance } from '../../core/pipeline/prepare';
 import { DEFAULT_SETTINGS, validateOverrides, mergeSettings } from '../../core/presets';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { guardOutputs } from '../../core/util/outputGuard';
+import { externalDataFilesOf } from '../../core/onnx';
 import { ProgressPrinter } from '../progress';
 import { isInputError } from '../pipelineRun';
 import type { StageName } from '../../protocol';
@@ -53,6 +55,11 @@ export const importanceCommand: CliCommand = {
       ...(values.provider ? { provider: values.provider } : {}),
     });
     const settings = mergeSettings(DEFAULT_SETTINGS, overrides);
+    if (values.json && values.json !== '-') {
+      // Before calibration, which takes a while: the scores must not land on the model or its data.
+      const src = positionals[0]!;
+      await guardOutputs({ model: src, externalData: () => externalDataFilesOf(src) }, [values.json]);
+    }
     const progress = new ProgressPrinter(process.stderr);
     const stage = async <T>(name: StageName, fn: () => Promise<T>) => {
       progress.handle({ type: 'stage-start', stage: name });

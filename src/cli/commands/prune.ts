@@ -5,12 +5,15 @@
 import { analyzeDependencies } from '../../core/analysis/dependencyGroups';
 import { inferShapes, resolveInputShapes, ShapeInferenceError } from '../../core/analysis/shapes';
 import type { DependencyAnalysis, ShapeMap } from '../../core/analysis/types';
-import { loadModel, type OnnxModel } from '../../core/onnx';
+import { externalDataFilesOf, loadModel, type OnnxModel } from '../../core/onnx';
 import { countCost, type ModelCost } from '../../core/prune/cost';
 import { PruneError } from '../../core/prune/errors';
-import { checkSparsity, groupFloors, maskSummary } from '../../core/prune/masks';
+import { checkRoundTo, checkSparsity, groupFloors, maskSummary } from '../../core/prune/masks';
+import { METHODS } from '../../core/presets';
 import { getMethod, listMethods } from '../../core/prune/methods';
-import { savePruned } from '../../core/prune/physicalExport';
+import { exportPruned, validatePruned } from '../../core/prune/physicalExport';
+import { CancelledError, throwIfCancelled } from '../../core/pipeline/cancel';
+import { guardOutputs } from '../../core/util/outputGuard';
 import { numberOption, parseCliArgs } from '../args';
 import { CliError, EXIT } from '../cliError';
 import type { CliCommand } from '../command';
@@ -89,6 +92,10 @@ export function parsePruneArgs(args: string[]): PruneRequest | 'help' {
   try {
     getMethod(method);
   } catch (e) {
+    // The pipeline's methods are not in the data-free registry; calling them unknown sends users looking for a typo.
+    if ((METHODS as readonly string[]).includes(method)) {
+      throw new CliError(`method '${method}' is data-driven: it needs --data DIR (calibration images, docs/DATA.md); without data use ${listMethods().map((m) => m.name).join(' or ')}`);
+    }
     throw new CliError((e as Error).message);
   }
   return {
@@ -123,9 +130,15 @@ function chooseInputShapes(model: OnnxModel, given: PruneRequest['inputShape'], 
   return out;
 }
 
-/** Runs the whole prune; no printing, so tests and other front ends can call it. */
-export async function runPrune(req: PruneRequest, log: (line: string) => void = () => undefined): Promise<PruneOutcome> {
+/**
+ * Runs the whole prune; no printing, so tests and other front ends can call it. All or nothing:
+ * the output is committed last, after every check and the last look at `signal`; an abort before
+ * that rejects with CancelledError and leaves no file.
+ */
+export async function runPrune(req: PruneRequest, log: (line: string) => void = () => undefined, signal?: AbortSignal): Promise<PruneOutcome> {
   const notes: string[] = [];
+  // Before any work, so a bad --out fails at once rather than after the export.
+  await guardOutputs({ model: req.model, externalData: () => externalDataFilesOf(req.model) }, [req.out], { allowModel: req.force });
   const model = await loadModel(req.model);
   const inputShapes = chooseInputShapes(model, req.inputShape, notes);
   const shapes: ShapeMap = await inferShapes(model, inputShapes);
@@ -133,18 +146,20 @@ export async function runPrune(req: PruneRequest, log: (line: string) => void = 
   if (deps.variables.length === 0) {
     throw new PruneError('no-variables', `no prunable channels found in '${req.model}' (${deps.locked.length} tensors locked; run 'qubo-prune analyze' to see why)`);
   }
+  checkRoundTo(deps, req.roundTo, '--round-to');
   const floors = groupFloors(deps, req.floor);
   log(`${deps.groups.length} groups, ${deps.variables.length} prunable channels; floors keep at least ${floors.reduce((a, b) => a + b, 0)}`);
   const method = getMethod(req.method);
   if (method.needsData) throw new CliError(`method '${req.method}' needs calibration data, which this command does not take yet`);
+  throwIfCancelled(signal);
   const keep = await method.run({ model, deps, shapes, sparsity: req.sparsity, seed: req.seed, mask: { floor: req.floor, roundTo: req.roundTo }, log });
+  throwIfCancelled(signal);
   const firstShape = Object.values(inputShapes)[0]!;
-  const pruned = await savePruned(model, deps, keep, req.out, {
-    allowOverwriteSource: req.force,
-    checkInputShape: model.realInputs.length === 1 ? firstShape : undefined,
-  });
+  const pruned = exportPruned(model, deps, keep);
+  await validatePruned(pruned, model.realInputs.length === 1 ? firstShape : undefined);
   const before = countCost(model, shapes);
   const after = countCost(pruned, await inferShapes(pruned, inputShapes));
+  await pruned.save(req.out, { allowOverwriteSource: req.force, beforeCommit: () => throwIfCancelled(signal) });
   return { request: req, inputShapes, deps, keep, before, after, notes };
 }
 
@@ -199,8 +214,26 @@ export const pruneCommand: CliCommand = {
       process.stdout.write(`${PIPELINE_USAGE}\n\nWithout --data (data-free methods):\n\n${USAGE()}\n`);
       return EXIT.ok;
     }
-    const outcome = await runPrune(req, (line) => process.stderr.write(line + '\n'));
-    process.stdout.write(formatPruneReport(outcome));
-    return EXIT.ok;
+    const controller = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\ncancelling…\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const outcome = await runPrune(req, (line) => process.stderr.write(line + '\n'), controller.signal);
+      if (controller.signal.aborted) process.stderr.write('the interrupt came after the output was written; it is complete and kept\n');
+      process.stdout.write(formatPruneReport(outcome));
+      return EXIT.ok;
+    } catch (err) {
+      // Nothing is committed before the last check, so any failure after an interrupt left no file.
+      if (err instanceof CancelledError || controller.signal.aborted) {
+        process.stderr.write('cancelled; nothing was written\n');
+        return EXIT.cancelled;
+      }
+      throw err;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
   },
 };

@@ -1,15 +1,15 @@
 // `qubo-prune prune model.onnx --data DIR …`: the whole pipeline (calibration, importance, QUBO
 // search, TT refinement, export, evaluation) with a preset, a preset file and flag overrides.
-import { readFile } from 'node:fs/promises';
 import { numberOption, parseCliArgs } from '../args';
 import { CliError, EXIT } from '../cliError';
 import { runPipelineCli } from '../pipelineRun';
 import { DEFAULT_PRESET, parseJsonc, resolvePreset, PresetError, BUILTIN_PRESETS } from '../../core/presets';
 import { defaultOutputFor } from '../../core/pipeline/outputs';
+import { readRegularFile } from '../../core/util/readRegularFile';
 
 export const PIPELINE_USAGE = `usage: qubo-prune prune <model.onnx> --data DIR [--preset NAME | --config preset.jsonc]
                         [--out pruned.onnx] [--compare] [--method M] [--sparsity S] [--provider P]
-                        [--seed N] [--time-budget SECONDS] [--input-shape 1,3,H,W]
+                        [--seed N] [--time-budget SECONDS] [--input-shape 1,3,H,W] [--noise SPEC]
 
   --data DIR        calibration / validation / test images (docs/DATA.md)
   --preset NAME     ${Object.keys(BUILTIN_PRESETS).join(' | ')} (default ${DEFAULT_PRESET})
@@ -18,6 +18,8 @@ export const PIPELINE_USAGE = `usage: qubo-prune prune <model.onnx> --data DIR [
   --compare         also run random, l1, taylor, l1-qubo and hybrid at the same sparsity
   --method M        hybrid | taylor | l1-qubo | l1 | random
   --sparsity S      fraction of prunable channels to remove, 0 ≤ S < 1
+  --noise SPEC      synthetic noise for a folder of clean images: gaussian:σ (σ in 0–255) or
+                    poisson-gaussian:a,b (preset key noise)
   --refine SCOPE    off | layers | network
   --provider P      auto | cpu | webgpu | cuda (the one used is always printed)
   --seed N          seed of every random choice (crops, noise, search, refinement)
@@ -40,6 +42,7 @@ export async function runPrunePipeline(args: string[]): Promise<number> {
       refine: { type: 'string' },
       'time-budget': { type: 'string' },
       'input-shape': { type: 'string' },
+      noise: { type: 'string' },
     },
     PIPELINE_USAGE,
   );
@@ -54,18 +57,20 @@ export async function runPrunePipeline(args: string[]): Promise<number> {
   if (values.config) {
     let text: string;
     try {
-      text = await readFile(values.config, 'utf8');
+      text = (await readRegularFile(values.config)).toString('utf8');
     } catch (err) {
       throw new CliError(`cannot read --config '${values.config}': ${(err as Error).message}`);
     }
     fileOverrides = parseJsonc(text, values.config);
   }
   const flags: Record<string, unknown> = {};
-  if (values.method) flags.method = values.method;
-  if (values.sparsity) flags.sparsity = numberOption(values.sparsity, 'sparsity', 0);
-  if (values.provider) flags.provider = values.provider;
-  if (values.seed) flags.seed = numberOption(values.seed, 'seed', 0);
-  if (values.refine) flags.refine = { scope: values.refine };
+  if (values.method !== undefined) flags.method = values.method;
+  // `!== undefined`, not truthiness: an empty value must be refused, not replaced by the preset's.
+  if (values.sparsity !== undefined) flags.sparsity = numberOption(values.sparsity, 'sparsity', 0);
+  if (values.provider !== undefined) flags.provider = values.provider;
+  if (values.seed !== undefined) flags.seed = numberOption(values.seed, 'seed', 0);
+  if (values.noise !== undefined) flags.noise = values.noise;
+  if (values.refine !== undefined) flags.refine = { scope: values.refine };
   let preset;
   try {
     preset = resolvePreset(values.preset ?? DEFAULT_PRESET, {}, { ...(fileOverrides as object), ...flags, refine: { ...((fileOverrides as { refine?: object }).refine ?? {}), ...((flags.refine as object) ?? {}) } });

@@ -1,6 +1,5 @@
 // `qubo-prune solve`: solves a QUBO instance file (schema in docs/SOLVER.md) with the exact-sparsity
 // capacity-driven search and prints the solution as JSON.
-import { promises as fsp } from 'node:fs';
 import {
   buildQubo,
   greedyStart,
@@ -11,6 +10,7 @@ import {
   solveQubo,
   type QuboInstance,
 } from '../../core/qubo';
+import { readRegularFile } from '../../core/util/readRegularFile';
 import { numberOption, parseCliArgs } from '../args';
 import { CliError, EXIT } from '../cliError';
 import type { CliCommand } from '../command';
@@ -145,7 +145,7 @@ export function makeSolveCommand(write: (text: string) => void = (t) => void pro
       const file = positionals[0]!;
       let text: string;
       try {
-        text = await fsp.readFile(file, 'utf8');
+        text = (await readRegularFile(file)).toString('utf8');
       } catch (err) {
         throw new CliError(`cannot read '${file}': ${(err as Error).message}`);
       }

@@ -9,9 +9,10 @@
 // only shapes are read, and exposed outputs would block most fusions anyway.
 import { DataType, dataTypeName, dimsOf, namedValueInfo, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
+import { MAX_TYPED_ARRAY_LENGTH, formatBytes, memoryBudgetBytes } from '../util/memory';
 import type { ShapeMap } from './types';
 
-export type ShapeErrorCode = 'symbolic-input' | 'bad-input-shape' | 'unknown-input' | 'unsupported-input-type' | 'inference-failed' | 'missing-shape';
+export type ShapeErrorCode = 'symbolic-input' | 'bad-input-shape' | 'unknown-input' | 'unsupported-input-type' | 'inference-failed' | 'missing-shape' | 'too-large';
 
 /** A problem with the input shape given for analysis, or with running the model at that shape. */
 export class ShapeInferenceError extends Error {
@@ -74,6 +75,15 @@ export function resolveInputShapes(model: OnnxModel, given?: InputShapeSpec): Re
   const result: Record<string, number[]> = {};
   for (const v of inputs) {
     const declared = valueInfoDims(v);
+    // No tensor has a size ≤ 0, and onnxruntime refuses every feed against such a declaration, so
+    // a given shape cannot work around it. A batch dim ≤ 0 stays open, as it always has here.
+    const invalid = declared?.map((d, axis) => ({ d, axis })).filter(({ d, axis }) => axis > 0 && typeof d === 'number' && d <= 0) ?? [];
+    if (invalid.length > 0) {
+      throw new ShapeInferenceError(
+        'bad-input-shape',
+        `input '${v.name}' declares ${formatDims(declared!)}: ${invalid.map(({ d, axis }) => `${d} (axis ${axis})`).join(', ')} is not a valid size; re-export the model with a positive or symbolic size there`,
+      );
+    }
     const chosen = byName[v.name];
     if (chosen) {
       checkConcrete(v.name, chosen);
@@ -85,7 +95,7 @@ export function resolveInputShapes(model: OnnxModel, given?: InputShapeSpec): Re
           );
         }
         declared.forEach((d, axis) => {
-          if (typeof d === 'number' && d !== chosen[axis]) {
+          if (typeof d === 'number' && d > 0 && d !== chosen[axis]) {
             const what = axis === 1 ? 'channel count' : `axis ${axis}`;
             throw new ShapeInferenceError(
               'bad-input-shape',
@@ -111,6 +121,22 @@ export function resolveInputShapes(model: OnnxModel, given?: InputShapeSpec): Re
     result[v.name] = dims as number[];
   }
   return result;
+}
+
+/**
+ * The model's declared input shapes with batch 1 and every other symbolic dim set to `size`, for
+ * callers that got 'symbolic-input' from resolveInputShapes. The figures of a model with dynamic
+ * height/width depend on the size chosen, so callers must say which one they used. Undefined when
+ * an input declares no shape at all.
+ */
+export function fillOpenDims(model: OnnxModel, size: number): Record<string, number[]> | undefined {
+  const out: Record<string, number[]> = {};
+  for (const v of model.realInputs) {
+    const dims = valueInfoDims(v);
+    if (!dims) return undefined;
+    out[v.name] = dims.map((d, axis) => (typeof d === 'number' && d > 0 ? d : axis === 0 ? 1 : size));
+  }
+  return out;
 }
 
 const ORT_TYPES: Partial<Record<number, ort.Tensor.Type>> = {
@@ -157,9 +183,41 @@ function zeros(type: ort.Tensor.Type, dims: number[]): ort.Tensor {
   throw new ShapeInferenceError('unsupported-input-type', `cannot feed an input of type ${type}`);
 }
 
+/**
+ * Refuses input shapes whose activations cannot fit, before anything is allocated. The largest
+ * activation is estimated as (input elements per channel) × (the widest channel count any weight
+ * declares) × 4 bytes: exact for the usual full-resolution stem or decoder, an over-estimate for
+ * networks that downsample first, and far below what the shape probe (every activation kept
+ * alive at once) really needs, so nothing this passes is refused for the wrong reason.
+ */
+export function checkActivationBudget(model: OnnxModel, inputShapes: Record<string, number[]>): void {
+  let widest = 1;
+  for (const t of model.graph.initializer) {
+    const dims = dimsOf(t);
+    if (dims.length >= 2) widest = Math.max(widest, dims[0]!, dims[1]!);
+  }
+  const budget = memoryBudgetBytes();
+  for (const [name, dims] of Object.entries(inputShapes)) {
+    const elements = dims.reduce((a, b) => a * b, 1);
+    const channels = Math.max(1, dims[1] ?? 1);
+    const activation = (elements / channels) * Math.max(widest, channels) * 4;
+    const text = `input shape ${formatDims(dims)} for '${name}'`;
+    if (elements > MAX_TYPED_ARRAY_LENGTH) {
+      throw new ShapeInferenceError('too-large', `${text} has ${elements.toExponential(2)} elements, more than one tensor can hold (${MAX_TYPED_ARRAY_LENGTH}); give a smaller input shape (CLI: --input-shape)`);
+    }
+    if (activation > budget) {
+      throw new ShapeInferenceError(
+        'too-large',
+        `${text} is too large: its largest activation (${widest} channels) would take about ${formatBytes(activation)}, over the ${formatBytes(budget)} limit (a quarter of this machine's memory, at most 4 GiB); give a smaller input shape (CLI: --input-shape)`,
+      );
+    }
+  }
+}
+
 /** Shapes and element types of every tensor, from one forward pass on zeros at the resolved input shape. */
 export async function inferTensorInfo(model: OnnxModel, inputShape?: InputShapeSpec, opts: { threads?: number } = {}): Promise<TensorInfo> {
   const inputShapes = resolveInputShapes(model, inputShape);
+  checkActivationBudget(model, inputShapes);
   const shapes: ShapeMap = new Map();
   const dtypes = new Map<string, string>();
   for (const t of model.graph.initializer) {

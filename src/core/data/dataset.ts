@@ -53,6 +53,22 @@ export interface LoadDatasetOptions {
   classes?: string[];
   /** 'auto' (default): calib/, val/, test/ sub-folders mark a pre-split root; false ignores them. */
   presplit?: 'auto' | boolean;
+  /**
+   * The task of the model the data is meant for. Unlike `task` it does not steer layout detection:
+   * a folder detected as the other task's layout is a `layout-mismatch` naming both, raised before
+   * any header is read (so it is not mistaken for, say, images too small for the patch).
+   */
+  modelTask?: Task;
+  /**
+   * Decode every image that any split uses while loading (default false: pixels are decoded on
+   * demand). A long run then finds a corrupt file before its first stage rather than at the end.
+   */
+  decodeAll?: boolean;
+  /**
+   * How the caller's user fixes what the default messages suggest as options of this function
+   * (`pad`, `splits`): a front end without those options replaces the advice.
+   */
+  advice?: { smallImages?: string; missingSplit?: (split: SplitName) => string };
 }
 
 export interface Batch {
@@ -454,7 +470,7 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
       else if (opts.splits?.[s] !== 0) {
         throw new DataError(
           'empty-split',
-          `Pre-split folder ${root} has no ${s}/ sub-folder (set splits.${s} = 0 to run without it).`,
+          `Pre-split folder ${root} has no ${s}/ sub-folder (${opts.advice?.missingSplit?.(s) ?? `set splits.${s} = 0 to run without it`}).`,
           [root],
         );
       }
@@ -491,6 +507,13 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
   else if (opts.classes) throw new DataError('bad-option', `A class list was given but ${root} has the ${kind} layout.`, [root]);
 
   const task: Task = kind === 'classify' ? 'classify' : 'denoise';
+  if (opts.modelTask && opts.modelTask !== task) {
+    const what =
+      task === 'classify'
+        ? `holds one folder per class (classification data), but the model is a denoiser (image in, image out): give noisy/ + clean/ pairs, or for clean images a noise spec (e.g. gaussian:25)`
+        : `holds ${kind} denoising data, but the model is a classifier (its output is one score per class): give one folder per class`;
+    throw new DataError('layout-mismatch', `Folder ${root} ${what}.`, [root]);
+  }
   if (opts.task && opts.task !== task) {
     throw new DataError('layout-mismatch', `Folder ${root} has the ${kind} layout, which does not fit task "${opts.task}".`, [
       root,
@@ -559,11 +582,13 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
         'patch-too-large',
         `Patch ${patch[0]}×${patch[1]} is larger than ${small.length} image(s): ${firstFew(
           small.map((e) => `${e.name} (${headers.get(e.input)!.width}×${headers.get(e.input)!.height})`),
-        )}. Use a smaller patch or pad: 'reflect'.`,
+        )}. ${opts.advice?.smallImages ?? "Use a smaller patch or pad: 'reflect'."}`,
         small.slice(0, 5).map((e) => e.input),
       );
     }
   }
+
+  if (opts.decodeAll) await mapLimit(files, 4, (f) => decodeChecked(f, headers).then(() => undefined));
 
   const hs = used.map((e) => headers.get(e.input)!);
   const colour = hs.filter((h) => h.channels === 3).length;

@@ -1,7 +1,7 @@
-import { open, readFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { DataError } from './errors';
+import { FileReadError, openRegularFile, readRegularFile } from '../util/readRegularFile';
 
 export type ImageFormat = 'png' | 'jpeg';
 
@@ -34,6 +34,13 @@ export function formatFromName(file: string): ImageFormat | undefined {
 
 function corrupt(file: string, why: string): DataError {
   return new DataError('corrupt-image', `Cannot read image ${file}: ${why}`, [file]);
+}
+
+function unreadable(file: string, err: unknown): DataError {
+  if (err instanceof FileReadError && err.code === 'not-regular') {
+    return new DataError('not-regular-file', `Image ${file} is ${err.what}, not a regular file; replace it with the image itself or remove it`, [file]);
+  }
+  return corrupt(file, (err as Error).message);
 }
 
 function sniff(bytes: Uint8Array): ImageFormat | undefined {
@@ -99,13 +106,13 @@ function jpegHeader(bytes: Uint8Array, file: string, complete: boolean): ImageHe
 /** Reads the size and channel count from the first bytes of a file (it reads more only for JPEGs with big EXIF blocks). */
 export async function readImageHeader(file: string): Promise<ImageHeader> {
   let fh;
+  let size: number;
   try {
-    fh = await open(file, 'r');
+    ({ handle: fh, size } = await openRegularFile(file));
   } catch (e) {
-    throw corrupt(file, (e as Error).message);
+    throw unreadable(file, e);
   }
   try {
-    const size = (await fh.stat()).size;
     let want = Math.min(size, 4096);
     for (;;) {
       const buf = new Uint8Array(want);
@@ -154,9 +161,9 @@ export function decodeRaw(bytes: Uint8Array, file: string): RawImage {
 export async function decodeRawFile(file: string): Promise<RawImage> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readRegularFile(file);
   } catch (e) {
-    throw corrupt(file, (e as Error).message);
+    throw unreadable(file, e);
   }
   return decodeRaw(bytes, file);
 }

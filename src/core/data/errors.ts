@@ -5,6 +5,7 @@ export type DataErrorCode =
   | 'unmatched-pairs'
   | 'size-mismatch'
   | 'corrupt-image'
+  | 'not-regular-file'
   | 'unknown-noise-spec'
   | 'missing-noise-spec'
   | 'patch-too-large'

@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { formatFromName } from './decode';
 import { DataError, firstFew } from './errors';
+import { assertRegularFile, FileReadError } from '../util/readRegularFile';
 
 export type LayoutKind = 'paired' | 'sidd' | 'clean' | 'classify';
 export type LayoutOption = 'auto' | LayoutKind;
@@ -52,6 +53,16 @@ interface FileRec {
   base: string;
 }
 
+function notRegularImage(file: string): DataError {
+  let what = 'not a regular file';
+  try {
+    assertRegularFile(file);
+  } catch (e) {
+    if (e instanceof FileReadError) what = e.what;
+  }
+  return new DataError('not-regular-file', `Image ${file} is ${what}, not a regular file; replace it with the image itself or remove it`, [file]);
+}
+
 async function listDir(dir: string): Promise<{ files: string[]; dirs: string[] }> {
   let items;
   try {
@@ -72,6 +83,11 @@ async function listDir(dir: string): Promise<{ files: string[]; dirs: string[] }
       const s = await stat(path.join(dir, it.name)).catch(() => undefined);
       if (s?.isDirectory()) dirs.push(it.name);
       else if (s?.isFile()) files.push(it.name);
+      else if (s && formatFromName(it.name)) throw notRegularImage(path.join(dir, it.name));
+    } else if (formatFromName(it.name)) {
+      // A FIFO or device named like an image would otherwise vanish from the listing and surface
+      // as a puzzling unmatched pair (or, if read, block or never end).
+      throw notRegularImage(path.join(dir, it.name));
     }
   }
   files.sort();

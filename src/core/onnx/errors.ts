@@ -9,6 +9,9 @@ export type OnnxErrorCode =
   | 'unknown-ops'
   | 'external-data'
   | 'bad-tensor'
+  | 'not-regular-file'
+  | 'non-finite-weights'
+  | 'invalid-graph'
   | 'overwrite-source';
 
 /** Every problem with a model file or graph surfaces as this error, with a code callers can branch on. */

@@ -1,4 +1,3 @@
-import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { clone, create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
@@ -12,8 +11,10 @@ import {
   type ValueInfoProto,
 } from 'onnx-buf';
 import { OnnxModelError } from './errors';
-import { isExternal, readTensor, makeTensor, type NumericArray, type TensorData } from './tensor';
-import { writeFileAtomic } from '../util/atomicWrite';
+import { DataType, isExternal, readTensor, makeTensor, type NumericArray, type TensorData } from './tensor';
+import { writeFilesAtomic, type AtomicWriteOptions, type OutputFile } from '../util/atomicWrite';
+import { refuseSourceOverwrite } from '../util/outputGuard';
+import { FileReadError, readRegularFile, readRegularFileSync } from '../util/readRegularFile';
 
 /** Default-domain opsets this project's analysis and rewriting rules are written for. */
 export const MIN_OPSET = 11;
@@ -188,8 +189,11 @@ export class OnnxModel {
     if (!file) {
       const full = path.join(this.baseDir, location);
       try {
-        file = new Uint8Array(readFileSync(full));
+        file = new Uint8Array(readRegularFileSync(full));
       } catch (err) {
+        if (err instanceof FileReadError && err.code === 'not-regular') {
+          throw new OnnxModelError('external-data', `external data file '${full}' for tensor '${t.name}' is ${err.what}, not a regular file`);
+        }
         throw new OnnxModelError('external-data', `cannot read external data file '${full}' for tensor '${t.name}': ${(err as Error).message}`);
       }
       this.externalFiles.set(location, file);
@@ -200,6 +204,38 @@ export class OnnxModel {
       throw new OnnxModelError('external-data', `tensor '${t.name}': bytes ${offset}..${offset + length} lie outside '${location}' (${file.byteLength} bytes)`);
     }
     return file.subarray(offset, offset + length);
+  }
+
+  /**
+   * Refuses weights holding NaN or ±Inf. Such a model still prunes and saves without complaint,
+   * so the damage would only show as a NaN statistic deep in the pipeline, or never; naming the
+   * tensor here tells the user what is wrong. Tensors are decoded without caching, so a model that
+   * is only analysed does not keep a second copy of its weights.
+   */
+  assertFiniteWeights(): void {
+    const bad: { what: string; name: string; found: string }[] = [];
+    const check = (what: string, name: string, t: TensorData) => {
+      const found = countNonFinite(t);
+      if (found) bad.push({ what, name, found });
+    };
+    for (const t of this.graph.initializer) {
+      if (FLOAT_TYPES.has(t.dataType)) check(`initializer '${t.name}'`, t.name, readTensor(t, (x) => this.readExternal(x)));
+    }
+    for (const node of this.graph.node) {
+      if (node.opType !== 'Constant') continue;
+      for (const a of node.attribute) {
+        let t: TensorData | undefined;
+        if (a.name === 'value' && a.t && FLOAT_TYPES.has(a.t.dataType)) t = readTensor(a.t, (x) => this.readExternal(x));
+        else if (a.name === 'value_float') t = { dims: [], dataType: 1, data: Float32Array.of(a.f) };
+        else if (a.name === 'value_floats') t = { dims: [a.floats.length], dataType: 1, data: Float32Array.from(a.floats) };
+        if (t) check(`Constant node '${node.name}' (output '${node.output[0] ?? ''}')`, node.output[0] ?? node.name, t);
+      }
+    }
+    if (bad.length === 0) return;
+    const where = this.sourcePath ? ` in '${this.sourcePath}'` : '';
+    const others = bad.slice(1).map((b) => `'${b.name}'`);
+    const more = others.length === 0 ? '' : `; also ${others.slice(0, 3).join(', ')}${others.length > 3 ? ` and ${others.length - 3} more` : ''}`;
+    throw new OnnxModelError('non-finite-weights', `${bad[0]!.what}${where} has ${bad[0]!.found}${more}; the model's weights are corrupt (re-export it from a healthy checkpoint)`);
   }
 
   /** Names of tensors whose data lives in external files. */
@@ -222,20 +258,33 @@ export class OnnxModel {
     return this.clone().toBytes();
   }
 
+  /** Absolute paths of the files this model's external tensors are read from. */
+  externalDataFiles(): string[] {
+    return externalFilesOf(this.proto, this.baseDir);
+  }
+
   /**
    * Writes the model atomically. Tensors that were external stay external, in `<file>.data`
-   * beside the output (also written atomically), so a big model never has to fit in one buffer.
+   * beside the output (written in the same all-or-nothing batch), so a big model never has to fit
+   * in one buffer. Never onto the source model (unless allowed) or its data files.
    */
-  async save(outPath: string, opts: { allowOverwriteSource?: boolean } = {}): Promise<void> {
+  async save(outPath: string, opts: { allowOverwriteSource?: boolean } & AtomicWriteOptions = {}): Promise<void> {
     const target = path.resolve(outPath);
     if (this.sourcePath && path.resolve(this.sourcePath) === target && !opts.allowOverwriteSource) {
       throw new OnnxModelError('overwrite-source', `refusing to overwrite the source model '${outPath}'; choose another output path`);
     }
-    const external = this.externalTensors();
-    if (external.length === 0) {
-      await writeFileAtomic(target, toBinary(ModelProtoSchema, this.proto));
-      return;
+    const files = this.encodeFiles(target);
+    if (this.sourcePath) {
+      await refuseSourceOverwrite({ model: this.sourcePath, externalData: this.externalDataFiles() }, files.map((f) => f.path), { allowModel: opts.allowOverwriteSource });
     }
+    await writeFilesAtomic(files, opts);
+  }
+
+  /** The files `save(outPath)` writes: `<file>.data` first when tensors are external, then the model. */
+  encodeFiles(outPath: string): OutputFile[] {
+    const target = path.resolve(outPath);
+    const external = this.externalTensors();
+    if (external.length === 0) return [{ path: target, data: toBinary(ModelProtoSchema, this.proto) }];
     const dataName = path.basename(target) + '.data';
     const copy = clone(ModelProtoSchema, this.proto);
     const chunks: Uint8Array[] = [];
@@ -261,9 +310,68 @@ export class OnnxModel {
       data.set(c, at);
       at += c.byteLength;
     }
-    await writeFileAtomic(path.join(path.dirname(target), dataName), data);
-    await writeFileAtomic(target, toBinary(ModelProtoSchema, copy));
+    return [
+      { path: path.join(path.dirname(target), dataName), data },
+      { path: target, data: toBinary(ModelProtoSchema, copy) },
+    ];
   }
+}
+
+function externalFilesOf(proto: ModelProto, baseDir: string | undefined): string[] {
+  if (!baseDir) return [];
+  const files = new Set<string>();
+  for (const t of proto.graph?.initializer ?? []) {
+    const location = isExternal(t) ? t.externalData.find((e) => e.key === 'location')?.value : undefined;
+    if (location) files.add(path.resolve(baseDir, location));
+  }
+  return [...files];
+}
+
+/**
+ * The external data files a model file refers to, for checking outputs before any work. Parses
+ * the protobuf only; a file that cannot be read or parsed has none (loading it reports why).
+ */
+export async function externalDataFilesOf(modelPath: string): Promise<string[]> {
+  try {
+    const proto = fromBinary(ModelProtoSchema, new Uint8Array(await readRegularFile(modelPath)), { readUnknownFields: false });
+    return externalFilesOf(proto, path.dirname(path.resolve(modelPath)));
+  } catch {
+    return [];
+  }
+}
+
+const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16]);
+
+/** 'N NaN values (first at index i)'-style description of a float tensor's non-finite values, or undefined. */
+function countNonFinite(t: TensorData): string | undefined {
+  let nan = 0;
+  let inf = 0;
+  let first = -1;
+  const a = t.data;
+  if (t.dataType === DataType.FLOAT16) {
+    const h = a as Uint16Array;
+    for (let i = 0; i < h.length; i++) {
+      const u = h[i]!;
+      if ((u & 0x7c00) !== 0x7c00) continue;
+      if (u & 0x3ff) nan++;
+      else inf++;
+      if (first < 0) first = i;
+    }
+  } else {
+    const f = a as Float32Array | Float64Array;
+    for (let i = 0; i < f.length; i++) {
+      const v = f[i]!;
+      // v - v is 0 for every finite value and NaN for NaN and ±Inf: one test per element.
+      if (v - v === 0) continue;
+      if (v !== v) nan++;
+      else inf++;
+      if (first < 0) first = i;
+    }
+  }
+  if (first < 0) return undefined;
+  const plural = (n: number, what: string) => `${n} ${what} value${n === 1 ? '' : 's'}`;
+  const parts = [nan ? plural(nan, 'NaN') : '', inf ? plural(inf, 'infinite (Inf)') : ''].filter(Boolean);
+  return `${parts.join(' and ')} (first at index ${first})`;
 }
 
 function inlineTensor(t: TensorProto, bytes: Uint8Array): void {
@@ -292,6 +400,8 @@ export function serializeModelProto(proto: ModelProto): Uint8Array {
 export function parseModel(bytes: Uint8Array, baseDir?: string, sourcePath?: string): OnnxModel {
   const label = sourcePath ? `'${sourcePath}'` : 'the model';
   if (bytes.byteLength === 0) throw new OnnxModelError('empty', `${label} is empty (0 bytes)`);
+  const looksLike = sniffOtherFormat(bytes);
+  if (looksLike) throw new OnnxModelError('not-onnx', `${label} is not an ONNX model: it looks like ${looksLike}`);
   let proto: ModelProto;
   try {
     proto = fromBinary(ModelProtoSchema, bytes, { readUnknownFields: true });
@@ -324,6 +434,44 @@ export function parseModel(bytes: Uint8Array, baseDir?: string, sourcePath?: str
   return model;
 }
 
+const MAGIC: [number[], string][] = [
+  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (a PyTorch .pt checkpoint?)'],
+  [[0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], 'an HDF5 file (a Keras .h5 model?)'],
+  [[0x89, 0x50, 0x4e, 0x47], 'a PNG image'],
+  [[0xff, 0xd8, 0xff], 'a JPEG image'],
+  [[0x1f, 0x8b], 'a gzip-compressed file'],
+];
+
+/**
+ * Protobuf decoding of an arbitrary file fails in ways that read like damage ("premature EOF"),
+ * so files that are plainly something else are named before decoding. A real ONNX model cannot
+ * pass the text test: its first field tags and length prefixes are control bytes.
+ */
+function sniffOtherFormat(bytes: Uint8Array): string | undefined {
+  for (const [magic, what] of MAGIC) if (bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b)) return what;
+  if (bytes.length >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'TFL3') return 'a TensorFlow Lite model';
+  let sample = bytes.subarray(0, 4096);
+  for (const b of sample) if (b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f) return undefined;
+  // A multi-byte character cut by the sample's end is still text.
+  if (sample.length < bytes.length) {
+    let cut = sample.length;
+    while (cut > 0 && cut > sample.length - 4 && (sample[cut - 1]! & 0xc0) === 0x80) cut--;
+    if (cut > 0 && sample[cut - 1]! >= 0xc0) cut--;
+    sample = sample.subarray(0, cut);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(sample);
+  } catch {
+    return undefined;
+  }
+  const start = text.replace(/^\uFEFF/, '').trimStart();
+  if (start.startsWith('{') || start.startsWith('[')) return 'a JSON file';
+  if (start.startsWith('<')) return 'an XML or HTML file';
+  if (start.startsWith('version https://git-lfs')) return 'a Git LFS pointer (run `git lfs pull` to fetch the real file)';
+  return 'a text file';
+}
+
 /**
  * A file cut short can still decode if the cut falls on a field boundary; the graph is then
  * missing nodes or initializers. Check that every consumed tensor has a source.
@@ -344,14 +492,19 @@ function checkStructure(graph: GraphProto, label: string): void {
 export async function loadModel(filePath: string): Promise<OnnxModel> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await fsp.readFile(filePath));
+    bytes = new Uint8Array(await readRegularFile(filePath));
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new OnnxModelError('file-not-found', `model file '${filePath}' does not exist`);
-    if (e.code === 'EISDIR') throw new OnnxModelError('io', `'${filePath}' is a folder, not a model file`);
-    throw new OnnxModelError('io', `cannot read '${filePath}': ${e.message}`);
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.code === 'missing') throw new OnnxModelError('file-not-found', `model file '${filePath}' does not exist`);
+    if (err.code === 'directory') throw new OnnxModelError('io', `'${filePath}' is a folder, not a model file`);
+    if (err.code === 'not-regular') throw new OnnxModelError('not-regular-file', `model path '${filePath}' is ${err.what}, not a regular file; give the path of an .onnx file`);
+    throw new OnnxModelError('io', `cannot read model '${filePath}': ${err.message}`);
   }
-  return parseModel(bytes, path.dirname(path.resolve(filePath)), filePath);
+  const model = parseModel(bytes, path.dirname(path.resolve(filePath)), filePath);
+  // Here rather than in parseModel: every command reaches a model through loadModel, while
+  // in-memory models are built by this program (or by tests that corrupt weights on purpose).
+  model.assertFiniteWeights();
+  return model;
 }
 
 export function attr(node: NodeProto, name: string): AttributeProto | undefined {

@@ -1,7 +1,6 @@
 // The product's main job: analyze → calibrate → importance → search → refine → export → evaluate.
 // Every stage reports typed events; the AbortSignal is honoured between units of work; nothing is
 // written until the very end, and then atomically, so a cancelled or failed run leaves no output.
-import { promises as fsp, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, ComparisonRow, Method } from '../../protocol';
 import { openSession, type ProviderName } from '../runtime/session';
@@ -19,7 +18,9 @@ import { CancelledError, PipelineError, throwIfCancelled } from './cancel';
 import { outputPathsFor } from './outputs';
 import { evaluateModel, measureLatency } from './evaluateModel';
 import { buildReport, renderMarkdown, type RunReport } from './report';
-import { writeFileAtomic } from '../util/atomicWrite';
+import { writeFilesAtomic } from '../util/atomicWrite';
+import { guardOutputs } from '../util/outputGuard';
+import { externalDataFilesOf } from '../onnx';
 
 export { CancelledError, PipelineError } from './cancel';
 
@@ -29,29 +30,6 @@ export interface PipelineOptions {
 }
 
 const BASELINES: Method[] = ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid'];
-
-/**
- * Fails before any work when the output cannot be written (its folder is a file or not writable),
- * instead of after a long run. Creates nothing: a missing folder is made only when writing.
- */
-async function checkOutputFolder(file: string): Promise<void> {
-  let dir = path.dirname(file);
-  for (;;) {
-    const st = await fsp.stat(dir).catch(() => null);
-    if (st) {
-      if (!st.isDirectory()) throw new PipelineError('output-unwritable', `cannot write '${file}': '${dir}' is not a folder`);
-      try {
-        await fsp.access(dir, fsConstants.W_OK);
-      } catch {
-        throw new PipelineError('output-unwritable', `cannot write '${file}': the folder '${dir}' is not writable`);
-      }
-      return;
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return;
-    dir = up;
-  }
-}
 
 export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {}): Promise<RunSummary> {
   const { signal } = opts;
@@ -76,8 +54,8 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   };
   emit({ type: 'run-start', model: req.model, preset: req.presetName, settings: s, startedAt: new Date().toISOString() });
   const paths = outputPathsFor(req.out);
-  if (path.resolve(req.model) === paths.model) throw new PipelineError('overwrite-source', `the output '${req.out}' is the source model; choose another output path`);
-  await checkOutputFolder(paths.model);
+  // Before any work: a bad output path fails in a second, not after the run.
+  await guardOutputs({ model: req.model, externalData: () => externalDataFilesOf(req.model) }, [paths.model, paths.reportJson, paths.reportMarkdown]);
 
   const prep = await prepareImportance({ model: req.model, data: req.data, settings: s, inputShape: req.inputShape }, { emit, log, signal, stage });
   const { a, data, task, gates, layout, gatedPerSample, calibration, imp } = prep;
@@ -277,20 +255,12 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       layersBefore: a.layers.layers,
       layersAfter: evaluation.prunedLayers.layers,
     });
-    await fsp.mkdir(path.dirname(paths.model), { recursive: true });
-    const written: string[] = [];
-    try {
-      await pruned.model.save(paths.model);
-      written.push(paths.model);
-      await writeFileAtomic(paths.reportJson, JSON.stringify(report, null, 1) + '\n');
-      written.push(paths.reportJson);
-      await writeFileAtomic(paths.reportMarkdown, renderMarkdown(report));
-      written.push(paths.reportMarkdown);
-    } catch (err) {
-      // All three or none: a report without its model (or the reverse) would mislead.
-      await Promise.all(written.map((f) => fsp.rm(f, { force: true })));
-      throw err;
-    }
+    // All three or none (a report without its model, or the reverse, would mislead): staged to
+    // temporary files, then renamed only if the run was not cancelled meanwhile.
+    await writeFilesAtomic(
+      [...pruned.model.encodeFiles(paths.model), { path: paths.reportJson, data: JSON.stringify(report, null, 1) + '\n' }, { path: paths.reportMarkdown, data: renderMarkdown(report) }],
+      { beforeCommit: () => throwIfCancelled(signal) },
+    );
     emit({ type: 'result', summary });
     return summary;
   } catch (err) {

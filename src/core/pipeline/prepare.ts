@@ -11,7 +11,7 @@ import { loadDataset, type Dataset } from '../data';
 import { buildGatedModel } from '../prune/gatedModel';
 import { buildGradientModel } from '../autodiff';
 import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
-import { l1Scores } from '../prune/masks';
+import { checkRoundTo, l1Scores } from '../prune/masks';
 import { cosineFromGram, pearsonFromGram, subMatrix } from '../importance/gradientStats';
 import type { GateLayout } from '../refine/batchedEvaluator';
 import { calibrate, type GateInput, type GramRequest } from './calibrate';
@@ -86,6 +86,7 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     const inputShape = request.inputShape ?? [1, channels, fixedH ?? patch, fixedW ?? patch];
     const shapes = await inferShapes(model, inputShape);
     const deps = analyzeDependencies(model, shapes);
+    checkRoundTo(deps, s.roundTo);
     const layers = analyzeLayers(model, shapes);
     if (deps.variables.length === 0) throw new PipelineError('nothing-to-prune', `no prunable channels were found in '${request.model}' (locked: ${deps.locked.map((l) => `${l.source}: ${l.reason}`).slice(0, 5).join('; ')})`);
     log(`${deps.groups.length} channel groups, ${deps.variables.length} prunable channels, ${deps.locked.length} locked sets`);
@@ -102,8 +103,16 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     channels: a.channels === 1 ? 1 : 3,
     seed: s.seed,
     task: a.outRank === 2 ? 'classify' : undefined,
+    modelTask: a.outRank === 2 ? 'classify' : 'denoise',
     classes: classNames(model),
     maxPerSplit: { calib: s.samples, val: Math.max(s.refine.valSamples, 1) },
+    // The test split is first read by the last stage; a corrupt file must not surface only after the search and export.
+    decodeAll: true,
+    // The pipeline has neither loadDataset's `pad` nor `splits`: advise what its settings can do.
+    advice: {
+      smallImages: `Use a smaller patch: the setting 'patch' (now ${a.patch}) in --config, or --input-shape.`,
+      missingSplit: (split) => `add a ${split}/ sub-folder, or put all images in one folder without calib/, val/, test/ and they are split automatically`,
+    },
   });
   const task = data.task;
   if ((task === 'classify') !== (a.outRank === 2)) {

@@ -28,6 +28,22 @@ export function groupFloors(deps: DependencyAnalysis, floor = 0.1): Int32Array {
   return Int32Array.from(deps.groups, (g) => Math.min(g.size, Math.max(1, Math.ceil(floor * g.size - 1e-9))));
 }
 
+/**
+ * A group's kept count must be a multiple of round-to or its full size, so once round-to reaches
+ * the largest group every group is kept whole and the "pruned" model is the original: refused
+ * rather than reported as a success. `setting` is how the caller spells it (--round-to, roundTo).
+ */
+export function checkRoundTo(deps: DependencyAnalysis, roundTo: number, setting = 'roundTo'): void {
+  if (roundTo <= 1 || deps.groups.length === 0) return;
+  const largest = Math.max(...deps.groups.map((g) => g.size));
+  if (roundTo >= largest) {
+    throw new PruneError(
+      'bad-option',
+      `${setting} ${roundTo} would keep every channel: kept counts must be multiples of ${roundTo} or a group's full size, and the largest group has ${largest} channels; use a value below ${largest}`,
+    );
+  }
+}
+
 export function validateKeep(deps: DependencyAnalysis, keep: Uint8Array): void {
   if (keep.length !== deps.variables.length) {
     throw new PruneError('bad-mask', `the mask has ${keep.length} entries but the model has ${deps.variables.length} prunable channels`);

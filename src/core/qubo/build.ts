@@ -1,3 +1,4 @@
+import { MAX_TYPED_ARRAY_LENGTH, formatBytes, memoryBudgetBytes } from '../util/memory';
 import { QuboError } from './errors';
 import { achievableAround, computeLevels, effectiveFloor, isAchievable, nearestAchievable } from './levels';
 import type { QuboBuildOptions, QuboGroupInput, QuboInstance, QuboObjective, QuboTermsGroup } from './types';
@@ -242,6 +243,38 @@ function validateLayout(groups: readonly { id: string; size: number }[]): void {
     if (seen.has(g.id)) throw new QuboError('duplicate-group', `group id '${g.id}' appears twice`);
     seen.add(g.id);
     if (!Number.isInteger(g.size) || g.size < 1) throw new QuboError('bad-group', `group '${g.id}': size must be a positive integer, got ${g.size}`);
+  }
+  checkQuboSize(groups);
+}
+
+/** Bytes per variable outside the Q blocks: h, layout and the search's per-variable state. */
+const BYTES_PER_VARIABLE = 64;
+
+/**
+ * Every group, locked or not, gets a dense size² block of Float64 (the search reads Q without
+ * branching on sparsity), so the instance is refused up front when those blocks, or one of them,
+ * cannot be allocated.
+ */
+export function checkQuboSize(groups: readonly { id: string; size: number }[]): void {
+  const budget = memoryBudgetBytes();
+  let bytes = 0;
+  let n = 0;
+  let largest = groups[0]!;
+  for (const g of groups) {
+    n += g.size;
+    bytes += g.size * g.size * 8;
+    if (g.size > largest.size) largest = g;
+  }
+  bytes += n * BYTES_PER_VARIABLE;
+  const block = `${largest.size}×${largest.size}`;
+  if (largest.size * largest.size > MAX_TYPED_ARRAY_LENGTH) {
+    throw new QuboError('too-large', `group '${largest.id}' has ${largest.size} channels: its ${block} interaction block is more than one array can hold (${MAX_TYPED_ARRAY_LENGTH} values); split it into smaller groups`);
+  }
+  if (bytes > budget) {
+    throw new QuboError(
+      'too-large',
+      `the instance (${n} channels in ${groups.length} group${groups.length === 1 ? '' : 's'}, largest '${largest.id}' with ${largest.size}) needs about ${formatBytes(bytes)} for its dense per-group interaction blocks, over the ${formatBytes(budget)} limit (a quarter of this machine's memory, at most 4 GiB); use fewer or smaller groups`,
+    );
   }
 }
 

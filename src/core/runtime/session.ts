@@ -1,4 +1,8 @@
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { OnnxModelError } from '../onnx/errors';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type ProviderName = 'cpu' | 'webgpu' | 'cuda';
@@ -61,12 +65,17 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     if (opts.memPattern === false) options.enableMemPattern = false;
+    if (p === 'webgpu') prepareWebGpuEnvironment();
     try {
       const session =
         typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
       return { session, provider: p, skipped };
     } catch (err) {
-      const msg = shortReason((err as Error).message);
+      const raw = (err as Error).message;
+      const msg = shortReason(raw);
+      // The model is at fault only if the last provider tried (CPU, for 'auto') refuses it too: a
+      // GPU provider can fail on a valid model, and CPU then decides.
+      if (isModelError(raw) && (choice !== 'auto' || p === order[order.length - 1])) throw invalidGraph(raw);
       if (choice !== 'auto') {
         throw new ProviderError(`execution provider '${p}' could not start: ${msg}${p === 'cuda' ? ' (install the CUDA provider: see README, "GPU")' : ''}`);
       }
@@ -74,6 +83,65 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
     }
   }
   throw new ProviderError(`no execution provider could start: ${skipped.join('; ')}`);
+}
+
+/**
+ * onnxruntime reports a model it cannot load or type-check through the same exception as a
+ * provider that cannot start; these are the phrases of its graph loading, resolution and shape
+ * inference (onnx checker included), none of which a provider start-up uses.
+ */
+const MODEL_ERROR =
+  /Load model from .* failed|INVALID_GRAPH|INVALID_PROTOBUF|Protobuf parsing failed|Type Error:|ShapeInferenceError|\bNode \([^)]*\) Op \(|invalid model|Unrecognized attribute|No Op registered for|Could not find an implementation for|Unsupported model IR version|is not a graph input|Type \([^)]*\) of (input|output) arg|Invalid rank|Mismatch between/i;
+
+export function isModelError(message: string): boolean {
+  return MODEL_ERROR.test(message);
+}
+
+function invalidGraph(message: string): OnnxModelError {
+  const why = shortReason(message.replace(/^Load model from .*? failed:\s*/, ''));
+  if (/Could not find an implementation for/i.test(why)) {
+    return new OnnxModelError('invalid-graph', `onnxruntime cannot run the model: it has no kernel for an operator with these types: ${why}`);
+  }
+  return new OnnxModelError('invalid-graph', `the model is not a valid ONNX graph: onnxruntime refuses it: ${why}`);
+}
+
+/**
+ * Probing WebGPU makes Dawn start Vulkan, whose loader and drivers may open a Wayland connection;
+ * libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." to stderr
+ * whenever that variable is unset or relative (containers, ssh sessions, CI), even when the probe
+ * succeeds. A private empty runtime folder satisfies it (the connection then fails quietly: there
+ * is no compositor socket in it). The variable is read natively, so it is set in the real
+ * environment, before Dawn starts, and only when the user's is unusable.
+ */
+let webGpuEnvReady = false;
+export function prepareWebGpuEnvironment(): void {
+  if (webGpuEnvReady || process.platform !== 'linux') return;
+  webGpuEnvReady = true;
+  const current = process.env.XDG_RUNTIME_DIR;
+  if (current && path.isAbsolute(current) && isPrivateDir(current)) return;
+  try {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'qubo-prune-xdg-'));
+    chmodSync(dir, 0o700);
+    process.env.XDG_RUNTIME_DIR = dir;
+    process.once('exit', () => {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // Left behind in the temporary folder; harmless.
+      }
+    });
+  } catch {
+    // Without a folder the probe still works; it only prints the warning.
+  }
+}
+
+function isPrivateDir(dir: string): boolean {
+  try {
+    const st = statSync(dir);
+    return st.isDirectory() && (typeof process.getuid !== 'function' || st.uid === process.getuid());
+  } catch {
+    return false;
+  }
 }
 
 /** onnxruntime's messages carry source paths and lambdas; keep the part a user can act on. */
