@@ -46,10 +46,27 @@ async function explorerCommand(file: string, item: string): Promise<void> {
   // Clicking the icon of the visible container would hide the side bar, so only when hidden.
   if (!(await row.isVisible().catch(() => false))) await page.locator('.activitybar [aria-label^="Explorer"]').first().click();
   await row.waitFor({ timeout: 30_000 });
-  await row.click({ button: 'right' });
-  const entry = page.locator('.monaco-menu .action-item:not(.disabled)', { hasText: item }).first();
-  await entry.waitFor({ timeout: 15_000 });
-  await entry.click();
+  const menu = page.locator('.context-view .monaco-menu').first();
+  // The menu is laid out again once the extension's `when` clauses are evaluated; a click during
+  // that swallows the item (seen with code-server 4.139 and chromium 156: the menu stayed open and
+  // no command ran). So: let it settle, point at the item, click, and try again while it stays open.
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ button: 'right' });
+    const entry = page.locator('.monaco-menu .action-item:not(.disabled)', { hasText: item }).first();
+    await entry.waitFor({ timeout: 15_000 });
+    await sleep(300);
+    await entry.hover();
+    await entry.click();
+    const closed = await menu.waitFor({ state: 'hidden', timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (closed) return;
+    if (attempt >= 3) throw new Error(`the context menu stayed open after clicking '${item}' three times`);
+    log(`context menu still open after clicking '${item}' (attempt ${attempt}); again`);
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
 }
 
 async function frameText(f: Frame, selector: string): Promise<string | null> {
