@@ -1,6 +1,7 @@
 // One preset schema for the CLI (flags or a JSON/JSONC file) and the extension (workspace settings).
 // Validation reports the exact setting at fault, so both front ends can show it as is.
 import type { Method, ProviderChoice, PruneSettings, RefineScope } from '../protocol';
+import { oneLine } from './util/oneLine';
 
 export class PresetError extends Error {
   readonly code = 'invalid-preset';
@@ -9,7 +10,7 @@ export class PresetError extends Error {
     readonly setting: string,
     message: string,
   ) {
-    super(`${setting}: ${message}`);
+    super(oneLine(`${setting}: ${message}`));
     this.name = 'PresetError';
   }
 }
@@ -163,7 +164,8 @@ export function resolvePreset(
   overrides: unknown = {},
 ): { name: string; settings: PruneSettings } {
   const layers: PresetOverrides[] = [];
-  const builtin = BUILTIN_PRESETS[name];
+  // Own keys only: 'constructor' or 'toString' must be unknown presets, not Object.prototype's.
+  const builtin = Object.prototype.hasOwnProperty.call(BUILTIN_PRESETS, name) ? BUILTIN_PRESETS[name] : undefined;
   if (builtin) layers.push(builtin.settings);
   if (Object.prototype.hasOwnProperty.call(userPresets, name)) layers.push(validateOverrides(userPresets[name], `presets.${name}`));
   else if (!builtin) {

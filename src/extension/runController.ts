@@ -9,7 +9,7 @@ import { startPrune, type WorkerClientOptions, type WorkerOutcome, type WorkerRu
 import { getSettings, reportSettingsError, requireTrust } from './config';
 import { metricLine } from './reportFile';
 import { ReportPanel, type ReportPanelHost } from './reportPanel';
-import { RunTracker } from './runState';
+import { endNotice, RunTracker, secondRunMessage } from './runState';
 import { buildPruneRequest, dataFolderSettingValue, describeSettings, presetChoices, resolveDataFolder, SECTION, type ExtensionSettings } from './settingsMapping';
 
 export interface RunOptions {
@@ -66,7 +66,7 @@ export class RunController implements vscode.Disposable {
   async prune(uri: vscode.Uri, opts: RunOptions = {}): Promise<void> {
     if (!requireTrust('pruning')) return;
     if (this.active) {
-      const pick = await vscode.window.showWarningMessage(`QUBO Prune: a run on ${path.basename(this.active.request.model)} is still going.`, 'Show Report', 'Cancel It');
+      const pick = await vscode.window.showWarningMessage(secondRunMessage({ model: this.active.request.model, status: this.active.tracker.statusText() }, uri.fsPath), 'Show Report', 'Cancel It');
       if (pick === 'Show Report') ReportPanel.show(this.host.panelHost(), this.active.tracker.state);
       if (pick === 'Cancel It') this.cancel();
       return;
@@ -163,7 +163,15 @@ export class RunController implements vscode.Disposable {
       this.updateStatus(tracker);
       for (const l of progressListeners) l();
     };
-    const run = startPrune(request, { ...this.workerOptions(), onEvent });
+    let run: WorkerRun;
+    try {
+      run = startPrune(request, { ...this.workerOptions(), onEvent });
+    } catch (err) {
+      // fork itself can throw (no memory for a process, bad options); the host must carry on.
+      tracker.finish({ kind: 'failed', code: 'worker-start', message: `the worker process could not start: ${(err as Error).message}` });
+      this.report(runId, tracker, request);
+      return;
+    }
     this.active = { run, tracker, request };
     void vscode.commands.executeCommand('setContext', 'quboPrune.running', true);
     this.updateStatus(tracker);
@@ -189,31 +197,52 @@ export class RunController implements vscode.Disposable {
   }
 
   private finish(runId: string, tracker: RunTracker, request: PruneRequest, outcome: WorkerOutcome): void {
+    // The bookkeeping first and outside any try: whatever fails below, the next run can start.
     tracker.finish(outcome);
-    const state = tracker.state;
     this.active = undefined;
-    this.last = state;
     void vscode.commands.executeCommand('setContext', 'quboPrune.running', false);
     this.statusItem.hide();
+    this.report(runId, tracker, request);
+  }
+
+  /** Panel, log and notification for a finished run; a failure here is logged, never thrown. */
+  private report(runId: string, tracker: RunTracker, request: PruneRequest): void {
+    const state = tracker.state;
+    this.last = state;
+    const log = this.host.log;
+    try {
+      this.notify(runId, state, request);
+    } catch (err) {
+      log.error(`run ${runId}: reporting the outcome failed: ${(err as Error).stack ?? err}`);
+      void vscode.window.showErrorMessage(`QUBO Prune: pruning ${path.basename(request.model)} ended (${state.status})${state.error ? `: ${state.error}` : ''}`);
+    }
+    this.finished.fire(state);
+  }
+
+  private notify(runId: string, state: RunViewState, request: PruneRequest): void {
     if (ReportPanel.current?.runId === runId) ReportPanel.current.update(state, true);
     const log = this.host.log;
     const name = path.basename(request.model);
-    if (outcome.kind === 'done') {
+    const outcome = state.summary && state.status === 'done' ? { kind: 'done' as const, summary: state.summary } : undefined;
+    if (outcome) {
       log.info(`run ${runId} done in ${outcome.summary.seconds.toFixed(1)} s: ${describeOutcome(outcome.summary)}; wrote ${outcome.summary.output}`);
       void vscode.window.showInformationMessage(`Pruned ${name}: ${describeOutcome(outcome.summary)}.`, 'Open Report', 'Reveal Pruned Model').then((pick) => {
         if (pick === 'Open Report') ReportPanel.show(this.host.panelHost(), state);
         if (pick === 'Reveal Pruned Model') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(outcome.summary.output));
       });
-    } else if (outcome.kind === 'cancelled') {
+      return;
+    }
+    const notice = endNotice(state);
+    if (!notice) return;
+    if (notice.level === 'info') {
       log.info(`run ${runId} cancelled`);
-      void vscode.window.showInformationMessage(`QUBO Prune: pruning ${name} was cancelled.`);
+      void vscode.window.showInformationMessage(notice.text);
     } else {
       log.error(`run ${runId} failed: ${state.error}`);
-      void vscode.window.showErrorMessage(`QUBO Prune: pruning ${name} failed: ${state.error}`, 'Show Log').then((pick) => {
+      void vscode.window.showErrorMessage(notice.text, 'Show Log').then((pick) => {
         if (pick) log.show(true);
       });
     }
-    this.finished.fire(state);
   }
 
   private updateStatus(tracker: RunTracker): void {

@@ -1,5 +1,6 @@
 // The extension's view of one run: folds worker events and the final outcome into the panel
 // snapshot, and derives the progress figures for the status bar and the notification. Pure.
+import * as path from 'node:path';
 import { applyEvent, initialViewState, type PipelineEvent, type RunViewState } from '../protocol';
 import type { WorkerOutcome } from '../worker/client';
 
@@ -78,4 +79,24 @@ export class RunTracker {
     if (!running) return 'starting';
     return `${running.name} ${Math.round(running.fraction * 100)}%`;
   }
+}
+
+/**
+ * What a prune command says while a run is going. The controller runs one at a time: the outputs
+ * of two runs of one model would collide, and two runs of different models would share two cores
+ * and one memory budget. Runs in other windows or the CLI are kept apart by the output lock.
+ */
+export function secondRunMessage(active: { model: string; status: string }, requested: string): string {
+  const name = path.basename(active.model);
+  return path.resolve(active.model) === path.resolve(requested)
+    ? `QUBO Prune: ${name} is already being pruned (${active.status}); wait for that run or cancel it.`
+    : `QUBO Prune: a run on ${name} is still going (${active.status}); one run at a time.`;
+}
+
+/** The notification for a run that ended without a result: every failure names its cause. */
+export function endNotice(state: RunViewState): { level: 'info' | 'error'; text: string } | undefined {
+  const name = path.basename(state.model);
+  if (state.status === 'cancelled') return { level: 'info', text: `QUBO Prune: pruning ${name} was cancelled; nothing was written.` };
+  if (state.status === 'failed') return { level: 'error', text: `QUBO Prune: pruning ${name} failed: ${state.error ?? 'no reason was given [unknown]'}` };
+  return undefined;
 }

@@ -97,7 +97,7 @@ export class WorkerRun extends EventEmitter {
       settle({
         kind: 'failed',
         code: 'worker-crashed',
-        message: `the worker process ended unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})${tail ? `; last output:\n${tail.split('\n').slice(-8).join('\n')}` : ''}`,
+        message: `the worker process ended unexpectedly (${signal ? `signal ${signal}${signal === 'SIGKILL' ? ', sent by another process or by the system when memory ran out' : ''}` : `exit code ${code}`})${tail ? `; last output:\n${tail.split('\n').slice(-8).join('\n')}` : ''}`,
       });
     });
     this.child.send(request);

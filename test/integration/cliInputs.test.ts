@@ -3,34 +3,17 @@
 // replaced value or a failure found only after the long stages have run.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../../src/core/onnx';
-import { DATA, FIXTURES, ROOT, TSX, modelCopy, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { DATA, FIXTURES, modelCopy, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { runCli, showRun, type CliResult } from '../helpers/cli';
 
-const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 const HALFUNET = path.join(FIXTURES, 'halfunet.onnx');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const cli = (args: string[]) => runCli(args);
 
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const show = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const show = showRun;
 
 /** Exit 1 with a message matching `pattern` and no crash markers. */
 function assertBadInput(r: CliResult, pattern: RegExp): void {

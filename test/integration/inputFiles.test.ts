@@ -5,7 +5,7 @@
 // a deadline, so a regression shows up as a failed test rather than a hung run.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadModel, OnnxModelError, floatTensor } from '../../src/core/onnx';
@@ -14,39 +14,14 @@ import { loadDataset, DataError, decodeImageFile, readImageHeader } from '../../
 import { isModelError } from '../../src/core/runtime/session';
 import { tinyConvNet } from '../helpers/tinyModels';
 import { constantNodeGraph } from '../helpers/graphs';
-import { DATA, FIXTURES, ROOT, TSX, listing, modelCopy, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { DATA, FIXTURES, listing, modelCopy, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { runCli, type CliResult } from '../helpers/cli';
 
-const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 /** A healthy run of these commands takes a few seconds; a blocked read would never end. */
 const DEADLINE_MS = 60_000;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  ms: number;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, DEADLINE_MS);
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut, ms: Date.now() - started });
-    });
-  });
+function cli(args: string[], env?: Record<string, string | undefined>): Promise<CliResult> {
+  return runCli(args, { timeoutMs: DEADLINE_MS, ...(env ? { env } : {}) });
 }
 
 const show = (r: CliResult) => `exit ${r.code}${r.timedOut ? ' (killed at the deadline)' : ''} after ${r.ms} ms\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;

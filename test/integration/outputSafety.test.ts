@@ -3,40 +3,23 @@
 // nothing (all or nothing), and temporary files of killed runs are cleaned at the next run.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DATA, FIXTURES, ROOT, TINY, TSX, listing, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { runCli, showRun, type CliOptions, type CliResult } from '../helpers/cli';
 import { parsePruneArgs, runPrune, type PruneRequest } from '../../src/cli/commands/prune';
 import { runPipeline, CancelledError } from '../../src/core/pipeline';
 import { writeFilesAtomic } from '../../src/core/util/atomicWrite';
 import { outputErrorFrom, OutputError } from '../../src/core/util/outputGuard';
 import { startPrune } from '../../src/worker/client';
 
-const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+function cli(args: string[], onStderr?: CliOptions['onStderr']): Promise<CliResult> {
+  return runCli(args, onStderr ? { onStderr } : {});
 }
 
-function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      stderr += s;
-      onStderr?.(stderr, child);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const show = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const show = showRun;
 
 function tinyConfig(extra: Record<string, unknown> = {}): string {
   const file = path.join(tempDir('qp-safety-config-'), 'tiny.jsonc');

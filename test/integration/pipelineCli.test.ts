@@ -2,12 +2,11 @@
 // build is needed), checked by exit code, output files, printed summary and what is left on disk.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DATA, ROOT, TSX, checkReports, listing, modelCopy, recomputePsnr, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { DATA, checkReports, listing, modelCopy, recomputePsnr, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
+import { runCli, showRun, type CliOptions, type CliResult } from '../helpers/cli';
 
-const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
 
 /** Preset overrides for a run of about a second (the config file is the CLI's way to set them). */
 function tinyConfig(extra: Record<string, unknown> = {}, refine: Record<string, unknown> = {}): string {
@@ -18,30 +17,11 @@ function tinyConfig(extra: Record<string, unknown> = {}, refine: Record<string, 
   return file;
 }
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+function cli(args: string[], onStderr?: CliOptions['onStderr']): Promise<CliResult> {
+  return runCli(args, onStderr ? { onStderr } : {});
 }
 
-/** Runs the CLI; `onStderr` sees stderr as it grows and may signal the child. */
-function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
-      stderr += s;
-      onStderr?.(stderr, child);
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-const show = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const show = showRun;
 
 describe('qubo-prune prune --data (child process)', () => {
   after(removeTempDirs);

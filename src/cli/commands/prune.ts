@@ -14,6 +14,7 @@ import { getMethod, listMethods } from '../../core/prune/methods';
 import { exportPruned, validatePruned } from '../../core/prune/physicalExport';
 import { CancelledError, throwIfCancelled } from '../../core/pipeline/cancel';
 import { guardOutputs } from '../../core/util/outputGuard';
+import { acquireOutputLock } from '../../core/util/outputLock';
 import { numberOption, parseCliArgs } from '../args';
 import { CliError, EXIT } from '../cliError';
 import type { CliCommand } from '../command';
@@ -139,6 +140,15 @@ export async function runPrune(req: PruneRequest, log: (line: string) => void = 
   const notes: string[] = [];
   // Before any work, so a bad --out fails at once rather than after the export.
   await guardOutputs({ model: req.model, externalData: () => externalDataFilesOf(req.model) }, [req.out], { allowModel: req.force });
+  const lock = acquireOutputLock(req.out);
+  try {
+    return await pruneLocked(req, notes, log, signal);
+  } finally {
+    lock.release();
+  }
+}
+
+async function pruneLocked(req: PruneRequest, notes: string[], log: (line: string) => void, signal?: AbortSignal): Promise<PruneOutcome> {
   const model = await loadModel(req.model);
   const inputShapes = chooseInputShapes(model, req.inputShape, notes);
   const shapes: ShapeMap = await inferShapes(model, inputShapes);
@@ -156,7 +166,7 @@ export async function runPrune(req: PruneRequest, log: (line: string) => void = 
   throwIfCancelled(signal);
   const firstShape = Object.values(inputShapes)[0]!;
   const pruned = exportPruned(model, deps, keep);
-  await validatePruned(pruned, model.realInputs.length === 1 ? firstShape : undefined);
+  await validatePruned(pruned, model.realInputs.length === 1 ? firstShape : undefined, model);
   const before = countCost(model, shapes);
   const after = countCost(pruned, await inferShapes(pruned, inputShapes));
   await pruned.save(req.out, { allowOverwriteSource: req.force, beforeCommit: () => throwIfCancelled(signal) });

@@ -26,6 +26,48 @@ export const PIPELINE_USAGE = `usage: qubo-prune prune <model.onnx> --data DIR [
   --time-budget S   stop searching and refining so the run ends within about S seconds
   --input-shape S   analysis shape, e.g. 1,3,64,64 (default: the model's, or the preset's patch)`;
 
+export interface PresetFlags {
+  preset?: string;
+  method?: string;
+  sparsity?: string;
+  provider?: string;
+  seed?: string;
+  noise?: string;
+  refine?: string;
+}
+
+/**
+ * The settings of a pipeline run: the preset, then the --config file's overrides (parsed, not yet
+ * checked), then the flags. Exported so the fuzz suite checks the same merge the command does.
+ */
+export function pipelinePreset(values: PresetFlags, fileOverrides: unknown): ReturnType<typeof resolvePreset> {
+  // Spreading a non-object would hide it (null and numbers vanish, a string becomes '0', '1', …).
+  if (fileOverrides !== null && fileOverrides !== undefined && (typeof fileOverrides !== 'object' || Array.isArray(fileOverrides))) {
+    throw new CliError(`invalid setting --config: the file must hold one JSON object of settings, got ${Array.isArray(fileOverrides) ? 'an array' : typeof fileOverrides}`);
+  }
+  const file = (fileOverrides ?? {}) as { refine?: unknown };
+  const flags: Record<string, unknown> = {};
+  if (values.method !== undefined) flags.method = values.method;
+  // `!== undefined`, not truthiness: an empty value must be refused, not replaced by the preset's.
+  if (values.sparsity !== undefined) flags.sparsity = numberOption(values.sparsity, 'sparsity', 0);
+  if (values.provider !== undefined) flags.provider = values.provider;
+  if (values.seed !== undefined) flags.seed = numberOption(values.seed, 'seed', 0);
+  if (values.noise !== undefined) flags.noise = values.noise;
+  // A non-object 'refine' in the file goes through as is, so validation names it.
+  let refine = file.refine;
+  if (values.refine !== undefined && (refine === undefined || isPlainObject(refine))) refine = { ...(refine ?? {}), scope: values.refine };
+  try {
+    return resolvePreset(values.preset ?? DEFAULT_PRESET, {}, { ...file, ...flags, ...(refine === undefined ? {} : { refine }) });
+  } catch (err) {
+    if (err instanceof PresetError) throw new CliError(`invalid setting ${err.message}`);
+    throw err;
+  }
+}
+
+function isPlainObject(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export async function runPrunePipeline(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(
     args,
@@ -63,21 +105,7 @@ export async function runPrunePipeline(args: string[]): Promise<number> {
     }
     fileOverrides = parseJsonc(text, values.config);
   }
-  const flags: Record<string, unknown> = {};
-  if (values.method !== undefined) flags.method = values.method;
-  // `!== undefined`, not truthiness: an empty value must be refused, not replaced by the preset's.
-  if (values.sparsity !== undefined) flags.sparsity = numberOption(values.sparsity, 'sparsity', 0);
-  if (values.provider !== undefined) flags.provider = values.provider;
-  if (values.seed !== undefined) flags.seed = numberOption(values.seed, 'seed', 0);
-  if (values.noise !== undefined) flags.noise = values.noise;
-  if (values.refine !== undefined) flags.refine = { scope: values.refine };
-  let preset;
-  try {
-    preset = resolvePreset(values.preset ?? DEFAULT_PRESET, {}, { ...(fileOverrides as object), ...flags, refine: { ...((fileOverrides as { refine?: object }).refine ?? {}), ...((flags.refine as object) ?? {}) } });
-  } catch (err) {
-    if (err instanceof PresetError) throw new CliError(`invalid setting ${err.message}`);
-    throw err;
-  }
+  const preset = pipelinePreset(values, fileOverrides);
   const inputShape = values['input-shape'] ? values['input-shape'].split(',').map(Number) : undefined;
   if (inputShape && (inputShape.length !== 4 || !inputShape.every((d) => Number.isInteger(d) && d > 0))) {
     throw new CliError(`--input-shape must be four positive integers, e.g. 1,3,128,128 (got '${values['input-shape']}')`);

@@ -7,10 +7,12 @@
 // forward pass goes, so peak memory is the sum of all activations for one input (170 MB for the
 // 32-channel DnCNN fixture at 1×3×256×256; see docs/ANALYSIS.md). Graph optimisation is off:
 // only shapes are read, and exposed outputs would block most fusions anyway.
-import { DataType, dataTypeName, dimsOf, namedValueInfo, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
+import { DataType, dataTypeName, dimsOf, elementCount, int64Tensor, makeNode, makeTensor, namedValueInfo, shallowMessage, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
 import { MAX_TYPED_ARRAY_LENGTH, formatBytes, memoryBudgetBytes } from '../util/memory';
 import type { ShapeMap } from './types';
+import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
+import { oneLine } from '../util/oneLine';
 
 export type ShapeErrorCode = 'symbolic-input' | 'bad-input-shape' | 'unknown-input' | 'unsupported-input-type' | 'inference-failed' | 'missing-shape' | 'too-large';
 
@@ -20,7 +22,7 @@ export class ShapeInferenceError extends Error {
     readonly code: ShapeErrorCode,
     message: string,
   ) {
-    super(message);
+    super(oneLine(message));
     this.name = 'ShapeInferenceError';
   }
 }
@@ -191,11 +193,18 @@ function zeros(type: ort.Tensor.Type, dims: number[]): ort.Tensor {
  * alive at once) really needs, so nothing this passes is refused for the wrong reason.
  */
 export function checkActivationBudget(model: OnnxModel, inputShapes: Record<string, number[]>): void {
+  // Convolution kernels (rank ≥ 3) say how many channels a full-resolution map can have. A
+  // classifier head's matrix does not: VGG-16's [4096, 25088] acts on a flattened vector, and
+  // counting it refused the network at its own 224×224. Matrices count only in models without
+  // kernels (MLPs, token models), where they are the only clue.
   let widest = 1;
+  let widestMatrix = 1;
   for (const t of model.graph.initializer) {
     const dims = dimsOf(t);
-    if (dims.length >= 2) widest = Math.max(widest, dims[0]!, dims[1]!);
+    if (dims.length >= 3) widest = Math.max(widest, dims[0]!, dims[1]!);
+    else if (dims.length === 2) widestMatrix = Math.max(widestMatrix, dims[0]!, dims[1]!);
   }
+  if (widest === 1) widest = widestMatrix;
   const budget = memoryBudgetBytes();
   for (const [name, dims] of Object.entries(inputShapes)) {
     const elements = dims.reduce((a, b) => a * b, 1);
@@ -236,18 +245,25 @@ export async function inferTensorInfo(model: OnnxModel, inputShape?: InputShapeS
     dtypes.set(v.name, type);
   }
 
-  const probe = model.clone();
-  const exposed = new Set(probe.outputNames);
-  for (const node of probe.nodes) {
+  const exposed = new Set(model.outputNames);
+  const extra: ValueInfoProto[] = [];
+  for (const node of model.nodes) {
     for (const out of node.output) {
       if (!out || exposed.has(out)) continue;
       // A name alone is enough: onnxruntime infers the type of an extra graph output.
-      probe.graph.output.push(namedValueInfo(out));
+      extra.push(namedValueInfo(out));
       exposed.add(out);
     }
   }
-
-  const { session } = await openSession(probe.toBytes(), { provider: 'cpu', optimization: 'disabled', threads: opts.threads });
+  // The probe is a shallow variant of the model (no copy of it): every tensor exposed, and large
+  // weights whose values cannot change a shape generated at run time instead of serialised.
+  const probe = shallowMessage(model.graph);
+  probe.output = [...model.graph.output, ...extra];
+  stubShapeNeutralWeights(model, probe);
+  let probeBytes: Uint8Array | undefined = model.toBytesWithGraph(probe);
+  const opened = openSession(probeBytes, { provider: 'cpu', optimization: 'disabled', threads: opts.threads, memArena: false });
+  probeBytes = undefined;
+  const { session } = await opened;
   try {
     let outputs: ort.InferenceSession.OnnxValueMapType;
     try {
@@ -267,6 +283,51 @@ export async function inferTensorInfo(model: OnnxModel, inputShape?: InputShapeS
     await session.release();
   }
   return { shapes, dtypes, inputShapes };
+}
+
+/** Ops for which the values of a weight input never affect any output's shape or type. */
+const SHAPE_NEUTRAL_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'Add', 'Sub', 'Mul', 'Div', 'PRelu']);
+/** Weights below this many elements are serialised as they are (they cost little). */
+const STUB_MIN_ELEMENTS = 16384;
+const STUB_TYPES = new Set<number>([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE]);
+
+/**
+ * Replaces, in the probe graph, each large float weight that only feeds shape-neutral ops by a
+ * ConstantOfShape of zeros placed just before its first consumer. The shape probe reads shapes
+ * only, and serialising the weights made onnxruntime hold the model twice more (its parsed
+ * message and its initializer copies) on top of the program's own copy: for VGG-16, 2 GB of
+ * peak memory for a 528 MB file. Generated zeros exist only while their consumer runs.
+ */
+function stubShapeNeutralWeights(model: OnnxModel, probe: GraphProto): void {
+  const outputs = new Set(model.outputNames);
+  const declaredInputs = new Set(model.graph.input.map((v) => v.name));
+  const stubs = new Map<string, NodeProto[]>();
+  const shapeInits: TensorProto[] = [];
+  const kept: TensorProto[] = [];
+  model.graph.initializer.forEach((t, i) => {
+    const dims = dimsOf(t);
+    const consumers = model.consumers(t.name);
+    const neutral =
+      STUB_TYPES.has(t.dataType) &&
+      elementCount(dims) >= STUB_MIN_ELEMENTS &&
+      !outputs.has(t.name) &&
+      !declaredInputs.has(t.name) &&
+      consumers.length > 0 &&
+      consumers.every((c) => (c.node.domain === '' || c.node.domain === 'ai.onnx') && SHAPE_NEUTRAL_OPS.has(c.node.opType));
+    if (!neutral) {
+      kept.push(t);
+      return;
+    }
+    const shapeName = `qp_probe_shape_${i}`;
+    shapeInits.push(int64Tensor(shapeName, dims));
+    const zero = t.dataType === DataType.FLOAT16 ? new Uint16Array(1) : t.dataType === DataType.DOUBLE ? new Float64Array(1) : new Float32Array(1);
+    const node = makeNode('ConstantOfShape', [shapeName], [t.name], `qp_probe_stub_${i}`, { value: makeTensor('value', [1], zero, t.dataType) });
+    const first = consumers[0]!.node.name;
+    stubs.set(first, [...(stubs.get(first) ?? []), node]);
+  });
+  if (shapeInits.length === 0) return;
+  probe.initializer = [...kept, ...shapeInits];
+  probe.node = model.graph.node.flatMap((n) => [...(stubs.get(n.name) ?? []), n]);
 }
 
 /** Every tensor's shape (activations, inputs and initializers) at the given input shape. */

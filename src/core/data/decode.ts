@@ -2,6 +2,7 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { DataError } from './errors';
 import { FileReadError, openRegularFile, readRegularFile } from '../util/readRegularFile';
+import { MAX_TYPED_ARRAY_LENGTH, formatBytes, memoryBudgetBytes } from '../util/memory';
 
 export type ImageFormat = 'png' | 'jpeg';
 
@@ -189,12 +190,21 @@ export async function decodeImageFile(file: string): Promise<DecodedImage> {
 }
 
 function decodePng(bytes: Uint8Array, file: string): RawImage {
+  // pngjs allocates the whole RGBA image from the header's size before reading any pixel data, so
+  // a 60000×60000 header on a few bytes would ask for gigabytes. (jpeg-js caps its own memory.)
+  const h = pngHeader(bytes, file);
+  const decoded = h.width * h.height * 4 * (h.bitDepth === 16 ? 2 : 1);
+  if (decoded > memoryBudgetBytes() || decoded > MAX_TYPED_ARRAY_LENGTH) {
+    throw new DataError('image-too-large', `Image ${file} declares ${h.width}×${h.height} pixels, which would take ${formatBytes(decoded)} to decode (limit ${formatBytes(Math.min(memoryBudgetBytes(), MAX_TYPED_ARRAY_LENGTH))}); use smaller images`, [file]);
+  }
   let png;
   try {
     // skipRescale keeps 16-bit samples as 16-bit (pngjs would otherwise round them to 8 bits).
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
   } catch (e) {
-    throw corrupt(file, (e as Error).message);
+    // pngjs reports a file cut short in terms of its stream internals; say what it means.
+    const msg = (e as Error).message;
+    throw corrupt(file, /read requests|unexpected end|premature/i.test(msg) ? 'the PNG data ends early (truncated or damaged file)' : `damaged PNG data (${msg})`);
   }
   const { width, height, colorType, depth } = png as unknown as {
     width: number;

@@ -1,3 +1,5 @@
+import { oneLine } from '../util/oneLine';
+
 export type DataErrorCode =
   | 'not-found'
   | 'empty-folder'
@@ -5,6 +7,7 @@ export type DataErrorCode =
   | 'unmatched-pairs'
   | 'size-mismatch'
   | 'corrupt-image'
+  | 'image-too-large'
   | 'not-regular-file'
   | 'unknown-noise-spec'
   | 'missing-noise-spec'
@@ -23,7 +26,7 @@ export class DataError extends Error {
     /** Files involved (first few), so a UI can point at them. */
     readonly files: string[] = [],
   ) {
-    super(message);
+    super(oneLine(message));
     this.name = 'DataError';
   }
 }

@@ -1,3 +1,5 @@
+import { oneLine } from '../util/oneLine';
+
 export type OnnxErrorCode =
   | 'file-not-found'
   | 'io'
@@ -12,7 +14,8 @@ export type OnnxErrorCode =
   | 'not-regular-file'
   | 'non-finite-weights'
   | 'invalid-graph'
-  | 'overwrite-source';
+  | 'overwrite-source'
+  | 'too-large-for-memory';
 
 /** Every problem with a model file or graph surfaces as this error, with a code callers can branch on. */
 export class OnnxModelError extends Error {
@@ -20,7 +23,7 @@ export class OnnxModelError extends Error {
     readonly code: OnnxErrorCode,
     message: string,
   ) {
-    super(message);
+    super(oneLine(message));
     this.name = 'OnnxModelError';
   }
 }

@@ -1,8 +1,11 @@
+import { realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { clone, create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
+  GraphProtoSchema,
   ModelProtoSchema,
   StringStringEntryProtoSchema,
+  TensorProtoSchema,
   type AttributeProto,
   type GraphProto,
   type ModelProto,
@@ -14,7 +17,9 @@ import { OnnxModelError } from './errors';
 import { DataType, isExternal, readTensor, makeTensor, type NumericArray, type TensorData } from './tensor';
 import { writeFilesAtomic, type AtomicWriteOptions, type OutputFile } from '../util/atomicWrite';
 import { refuseSourceOverwrite } from '../util/outputGuard';
-import { FileReadError, readRegularFile, readRegularFileSync } from '../util/readRegularFile';
+import { assertRegularFile, FileReadError, readRegularFile, readRegularFileSync } from '../util/readRegularFile';
+import { formatBytes, memoryLimit } from '../util/memory';
+import { statSync } from 'node:fs';
 
 /** Default-domain opsets this project's analysis and rewriting rules are written for. */
 export const MIN_OPSET = 11;
@@ -188,8 +193,9 @@ export class OnnxModel {
     let file = this.externalFiles.get(location);
     if (!file) {
       const full = path.join(this.baseDir, location);
+      assertInsideFolder(full, this.baseDir, location, t.name);
       try {
-        file = new Uint8Array(readRegularFileSync(full));
+        file = plainBytes(readRegularFileSync(full));
       } catch (err) {
         if (err instanceof FileReadError && err.code === 'not-regular') {
           throw new OnnxModelError('external-data', `external data file '${full}' for tensor '${t.name}' is ${err.what}, not a regular file`);
@@ -197,6 +203,11 @@ export class OnnxModel {
         throw new OnnxModelError('external-data', `cannot read external data file '${full}' for tensor '${t.name}': ${(err as Error).message}`);
       }
       this.externalFiles.set(location, file);
+    }
+    // ONNX writes these as decimal integers; Number() would also take '0x10', '1e3' or ' 12'.
+    for (const key of ['offset', 'length']) {
+      const v = info.get(key);
+      if (v !== undefined && !/^[0-9]{1,16}$/.test(v)) throw new OnnxModelError('external-data', `tensor '${t.name}': external data ${key} '${v}' is not a whole number of bytes`);
     }
     const offset = Number(info.get('offset') ?? '0');
     const length = info.has('length') ? Number(info.get('length')) : file.byteLength - offset;
@@ -219,7 +230,14 @@ export class OnnxModel {
       if (found) bad.push({ what, name, found });
     };
     for (const t of this.graph.initializer) {
-      if (FLOAT_TYPES.has(t.dataType)) check(`initializer '${t.name}'`, t.name, readTensor(t, (x) => this.readExternal(x)));
+      if (!FLOAT_TYPES.has(t.dataType)) continue;
+      // Raw float32/float16 bytes are scanned where they lie: decoding copies every tensor
+      // protobuf left unaligned, and VGG-16's 400 MB classifier matrix is one of them.
+      const raw = rawFloatBytes(t, (x) => this.readExternal(x));
+      if (raw) {
+        const found = countNonFiniteBytes(raw, t.dataType);
+        if (found) bad.push({ what: `initializer '${t.name}'`, name: t.name, found });
+      } else check(`initializer '${t.name}'`, t.name, readTensor(t, (x) => this.readExternal(x)));
     }
     for (const node of this.graph.node) {
       if (node.opType !== 'Constant') continue;
@@ -252,10 +270,64 @@ export class OnnxModel {
     return new OnnxModel(copy, this.baseDir, this.sourcePath);
   }
 
+  /**
+   * A copy to build a new model from: the structure is deep-copied, but initializer bytes are
+   * shared with this model (and external ones inlined as views of the data file) instead of
+   * copied. Safe because this program never writes into a tensor's bytes: edits replace whole
+   * initializers (setInitializer). For a 500 MB model this is the difference between one copy
+   * of the weights and none.
+   */
+  deriveSharingWeights(): OnnxModel {
+    const inits = this.graph.initializer;
+    const raw = inits.map((t) => (Object.prototype.hasOwnProperty.call(t, 'rawData') ? t.rawData : undefined));
+    let copy: ModelProto;
+    // The bytes are detached while protobuf's clone runs (it would copy them), and put back
+    // before anything else can look at this model: nothing here awaits.
+    for (const t of inits) delete (t as { rawData?: Uint8Array }).rawData;
+    try {
+      copy = clone(ModelProtoSchema, this.proto);
+    } finally {
+      inits.forEach((t, i) => {
+        if (raw[i] !== undefined) t.rawData = raw[i];
+      });
+    }
+    copy.graph!.initializer.forEach((t, i) => {
+      if (raw[i] !== undefined) t.rawData = raw[i];
+      else if (isExternal(t)) inlineTensorView(t, this.readExternal(inits[i]!));
+    });
+    return new OnnxModel(copy, this.baseDir, this.sourcePath);
+  }
+
   /** Serialises the model; external tensors are inlined so the bytes are self-contained. */
   toBytes(): Uint8Array {
-    if (this.externalTensors().length === 0) return toBinary(ModelProtoSchema, this.proto);
-    return this.clone().toBytes();
+    return this.toBytesWithGraph(this.graph);
+  }
+
+  /**
+   * Serialises this model with `graph` in place of its own: a variant the caller built from
+   * shallow copies (shallowMessage), e.g. with extra outputs, without copying the model.
+   * External tensors are inlined, as in toBytes.
+   */
+  toBytesWithGraph(graph: GraphProto): Uint8Array {
+    if (graph === this.graph && this.externalTensors().length === 0) return encodeModel(this.proto);
+    return encodeModel(this.selfContainedProto(graph));
+  }
+
+  /**
+   * The model message with external tensors inlined, as shallow copies whose bytes are views of
+   * the data file: what toBytes needs, without the deep copy clone() would make.
+   */
+  private selfContainedProto(source: GraphProto): ModelProto {
+    const graph = shallowCopy(source);
+    graph.initializer = source.initializer.map((t) => {
+      if (!isExternal(t)) return t;
+      const view = shallowCopy(t);
+      inlineTensorView(view, this.readExternal(t));
+      return view;
+    });
+    const model = shallowCopy(this.proto);
+    model.graph = graph;
+    return model;
   }
 
   /** Absolute paths of the files this model's external tensors are read from. */
@@ -284,7 +356,7 @@ export class OnnxModel {
   encodeFiles(outPath: string): OutputFile[] {
     const target = path.resolve(outPath);
     const external = this.externalTensors();
-    if (external.length === 0) return [{ path: target, data: toBinary(ModelProtoSchema, this.proto) }];
+    if (external.length === 0) return [{ path: target, data: encodeModel(this.proto) }];
     const dataName = path.basename(target) + '.data';
     const copy = clone(ModelProtoSchema, this.proto);
     const chunks: Uint8Array[] = [];
@@ -312,8 +384,31 @@ export class OnnxModel {
     }
     return [
       { path: path.join(path.dirname(target), dataName), data },
-      { path: target, data: toBinary(ModelProtoSchema, copy) },
+      { path: target, data: encodeModel(copy) },
     ];
+  }
+}
+
+/**
+ * A relative location can still leave the model's folder through a symbolic link inside it (a
+ * link to /etc/passwd, a linked sub-folder); where the bytes really are is what must lie inside.
+ * A path that does not resolve, or is not a regular file, is left to the read, which names what is
+ * wrong with it.
+ */
+function assertInsideFolder(full: string, baseDir: string, location: string, tensor: string): void {
+  let real: string;
+  let realBase: string;
+  try {
+    real = realpathSync(full);
+    realBase = realpathSync(baseDir);
+    // A device or FIFO is never read; the read refuses it, naming what it is.
+    if (!statSync(real).isFile()) return;
+  } catch {
+    return;
+  }
+  const rel = path.relative(realBase, real);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new OnnxModelError('external-data', `tensor '${tensor}': external data location '${location}' leads to '${real}' through a symbolic link, outside the model's folder '${realBase}'; copy the data file next to the model`);
   }
 }
 
@@ -333,7 +428,7 @@ function externalFilesOf(proto: ModelProto, baseDir: string | undefined): string
  */
 export async function externalDataFilesOf(modelPath: string): Promise<string[]> {
   try {
-    const proto = fromBinary(ModelProtoSchema, new Uint8Array(await readRegularFile(modelPath)), { readUnknownFields: false });
+    const proto = fromBinary(ModelProtoSchema, plainBytes(await readRegularFile(modelPath)), { readUnknownFields: false });
     return externalFilesOf(proto, path.dirname(path.resolve(modelPath)));
   } catch {
     return [];
@@ -369,15 +464,145 @@ function countNonFinite(t: TensorData): string | undefined {
     }
   }
   if (first < 0) return undefined;
+  return describeNonFinite(nan, inf, first);
+}
+
+function describeNonFinite(nan: number, inf: number, first: number): string {
   const plural = (n: number, what: string) => `${n} ${what} value${n === 1 ? '' : 's'}`;
   const parts = [nan ? plural(nan, 'NaN') : '', inf ? plural(inf, 'infinite (Inf)') : ''].filter(Boolean);
   return `${parts.join(' and ')} (first at index ${first})`;
+}
+
+/**
+ * The little-endian bytes of a float32 or float16 tensor stored raw (inline or external) whose
+ * size matches its dims; undefined otherwise (readTensor then decodes it, or names the problem).
+ */
+function rawFloatBytes(t: TensorProto, external: (t: TensorProto) => Uint8Array): Uint8Array | undefined {
+  const size = t.dataType === DataType.FLOAT ? 4 : t.dataType === DataType.FLOAT16 ? 2 : 0;
+  if (!size) return undefined;
+  const bytes = isExternal(t) ? external(t) : t.rawData;
+  if (bytes.byteLength === 0) return undefined;
+  let count = 1;
+  for (const d of t.dims) count *= Number(d);
+  return bytes.byteLength === count * size ? bytes : undefined;
+}
+
+/** countNonFinite over raw little-endian bytes, testing the exponent bits without decoding. */
+function countNonFiniteBytes(b: Uint8Array, dataType: number): string | undefined {
+  let nan = 0;
+  let inf = 0;
+  let first = -1;
+  if (dataType === DataType.FLOAT16) {
+    for (let i = 0; i + 1 < b.length; i += 2) {
+      if ((b[i + 1]! & 0x7c) !== 0x7c) continue;
+      if ((b[i + 1]! & 0x03) | b[i]!) nan++;
+      else inf++;
+      if (first < 0) first = i / 2;
+    }
+  } else {
+    for (let i = 0; i + 3 < b.length; i += 4) {
+      if ((b[i + 3]! & 0x7f) !== 0x7f || (b[i + 2]! & 0x80) === 0) continue;
+      if ((b[i + 2]! & 0x7f) | b[i + 1]! | b[i]!) nan++;
+      else inf++;
+      if (first < 0) first = i / 4;
+    }
+  }
+  if (first < 0) return undefined;
+  return describeNonFinite(nan, inf, first);
 }
 
 function inlineTensor(t: TensorProto, bytes: Uint8Array): void {
   t.rawData = bytes.slice();
   t.dataLocation = 0;
   t.externalData = [];
+}
+
+/**
+ * A plain Uint8Array over a file's Buffer, sharing its memory. `new Uint8Array(buffer)` copied
+ * the whole file (a second 500 MB for a big model); a plain view matters because Buffer's own
+ * slice() shares memory, where tensor decoding relies on slice() copying.
+ */
+function plainBytes(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function inlineTensorView(t: TensorProto, bytes: Uint8Array): void {
+  t.rawData = bytes as Uint8Array<ArrayBuffer>;
+  t.dataLocation = 0;
+  t.externalData = [];
+}
+
+/**
+ * A copy of a message's own fields, sharing their values. Generated proto2 messages keep field
+ * presence as own properties and defaults on their prototype, so both are carried over.
+ */
+function shallowCopy<T extends object>(msg: T): T {
+  return Object.assign(Object.create(Object.getPrototypeOf(msg) as object) as T, msg);
+}
+
+export { shallowCopy as shallowMessage };
+
+/** Tensor payloads from this size up are copied straight into the output (see encodeModel). */
+const SPLICE_MIN_BYTES = 64 * 1024;
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+/** Tag and length prefix of a length-delimited field. */
+function lengthPrefix(field: number, length: number): Uint8Array {
+  return Uint8Array.from([...varint((field << 3) | 2), ...varint(length)]);
+}
+
+/**
+ * Serialises a model with every large initializer's bytes copied once, straight into an output
+ * buffer of the exact size. protobuf's writer grows its buffer by doubling and copies the result
+ * out at the end, so a 500 MB model briefly took 1.5 GB or more on top of the model itself. The
+ * bytes are the same fields as toBinary's, with the graph (ModelProto field 7), a graph's
+ * initializers (GraphProto 5) and a tensor's raw_data (TensorProto 9) written after their
+ * siblings: protobuf readers accept fields in any order, and ONNX attaches no meaning to it.
+ */
+function encodeModel(proto: ModelProto): Uint8Array {
+  const graph = proto.graph;
+  if (!graph || !graph.initializer.some((t) => t.rawData.byteLength >= SPLICE_MIN_BYTES)) return toBinary(ModelProtoSchema, proto);
+  const parts: Uint8Array[] = [];
+  let graphLength = 0;
+  const graphHead = shallowCopy(graph);
+  graphHead.initializer = [];
+  const head = toBinary(GraphProtoSchema, graphHead);
+  parts.push(head);
+  graphLength += head.byteLength;
+  for (const t of graph.initializer) {
+    const pieces: Uint8Array[] = [];
+    if (t.rawData.byteLength >= SPLICE_MIN_BYTES) {
+      const rest = shallowCopy(t);
+      delete (rest as { rawData?: Uint8Array }).rawData;
+      pieces.push(toBinary(TensorProtoSchema, rest), lengthPrefix(9, t.rawData.byteLength), t.rawData);
+    } else {
+      pieces.push(toBinary(TensorProtoSchema, t));
+    }
+    const length = pieces.reduce((s, p) => s + p.byteLength, 0);
+    const prefix = lengthPrefix(5, length);
+    parts.push(prefix, ...pieces);
+    graphLength += prefix.byteLength + length;
+  }
+  const modelHead = shallowCopy(proto);
+  delete (modelHead as { graph?: GraphProto }).graph;
+  const top = [toBinary(ModelProtoSchema, modelHead), lengthPrefix(7, graphLength)];
+  const total = top[0]!.byteLength + top[1]!.byteLength + graphLength;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of [...top, ...parts]) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 function ensureNodeNames(graph: GraphProto): void {
@@ -393,7 +618,7 @@ function ensureNodeNames(graph: GraphProto): void {
 
 /** Serialises a model message as it is, external references included. */
 export function serializeModelProto(proto: ModelProto): Uint8Array {
-  return toBinary(ModelProtoSchema, proto);
+  return encodeModel(proto);
 }
 
 /** Parses model bytes; `baseDir` is where external data files are looked up. */
@@ -477,6 +702,19 @@ function sniffOtherFormat(bytes: Uint8Array): string | undefined {
  * missing nodes or initializers. Check that every consumed tensor has a source.
  */
 function checkStructure(graph: GraphProto, label: string): void {
+  if (graph.output.length === 0) throw new OnnxModelError('invalid-graph', `${label} is not a valid ONNX graph: it declares no outputs`);
+  // ONNX graphs assign every tensor once; with two definitions the analysis and onnxruntime
+  // would each pick one, and the pruned model would not match the one that was analysed.
+  const defined = new Set<string>();
+  const define = (name: string, what: string) => {
+    if (!name) return;
+    if (defined.has(name)) throw new OnnxModelError('invalid-graph', `${label} is not a valid ONNX graph: tensor '${name}' is defined twice (again as ${what})`);
+    defined.add(name);
+  };
+  for (const t of graph.initializer) define(t.name, 'an initializer');
+  const inits = new Set(defined);
+  for (const v of graph.input) if (!inits.has(v.name)) define(v.name, 'a graph input');
+  for (const node of graph.node) for (const o of node.output) define(o, `an output of node '${node.name || node.opType}'`);
   const known = new Set<string>([...graph.input.map((v) => v.name), ...graph.initializer.map((t) => t.name)]);
   for (const node of graph.node) for (const o of node.output) if (o) known.add(o);
   const missing: string[] = [];
@@ -488,11 +726,39 @@ function checkStructure(graph: GraphProto, label: string): void {
   }
 }
 
+/**
+ * Peak memory of a command, as a multiple of the model's bytes (file plus external data), that a
+ * model must fit before it is read: measured on VGG-16 and ResNet-50 (docs/RELIABILITY.md, "Big
+ * models"), analysis peaks near 2.4× and data-free pruning near 3.6×, plus the runtime's own
+ * ~150 MB. 3× refuses only models that cannot even be analysed.
+ */
+export const MODEL_MEMORY_FACTOR = 3;
+const RUNTIME_BYTES = 150 * 1024 ** 2;
+
+/**
+ * Refuses a model whose working set cannot fit the memory this process can count on, so the user
+ * gets a message instead of a process killed by the OS midway (with no output and no reason).
+ */
+function checkModelFitsMemory(label: string, fileBytes: number, externalBytes: number): void {
+  const total = fileBytes + externalBytes;
+  const need = total * MODEL_MEMORY_FACTOR + RUNTIME_BYTES;
+  const limit = memoryLimit();
+  if (need <= limit.bytes) return;
+  const size = externalBytes > 0 ? `${formatBytes(total)} with its external data` : formatBytes(total);
+  throw new OnnxModelError(
+    'too-large-for-memory',
+    `model ${label} (${size}) is too large for the memory available: working on it takes about ${formatBytes(need)} (${MODEL_MEMORY_FACTOR}× its size plus the runtime), and only ${formatBytes(limit.bytes)} is available (${limit.source}); free memory or use a machine with more`,
+  );
+}
+
 /** Reads an ONNX file (and its external data, on demand). */
 export async function loadModel(filePath: string): Promise<OnnxModel> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readRegularFile(filePath));
+    // Before the read: the file alone may be what does not fit.
+    const size = assertRegularFile(filePath).size;
+    checkModelFitsMemory(`'${filePath}'`, size, 0);
+    bytes = plainBytes(await readRegularFile(filePath));
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
     if (err.code === 'missing') throw new OnnxModelError('file-not-found', `model file '${filePath}' does not exist`);
@@ -501,6 +767,20 @@ export async function loadModel(filePath: string): Promise<OnnxModel> {
     throw new OnnxModelError('io', `cannot read model '${filePath}': ${err.message}`);
   }
   const model = parseModel(bytes, path.dirname(path.resolve(filePath)), filePath);
+  // External data is read on demand (the finiteness check below reads all of it), so its size is
+  // checked here, once the model says which files it uses.
+  const external = model.externalDataFiles();
+  if (external.length > 0) {
+    let externalBytes = 0;
+    for (const f of external) {
+      try {
+        externalBytes += statSync(f).size;
+      } catch {
+        // Missing or unreadable: reading it reports why, by name.
+      }
+    }
+    checkModelFitsMemory(`'${filePath}'`, bytes.byteLength, externalBytes);
+  }
   // Here rather than in parseModel: every command reaches a model through loadModel, while
   // in-memory models are built by this program (or by tests that corrupt weights on purpose).
   model.assertFiniteWeights();

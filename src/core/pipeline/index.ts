@@ -1,6 +1,7 @@
 // The product's main job: analyze → calibrate → importance → search → refine → export → evaluate.
 // Every stage reports typed events; the AbortSignal is honoured between units of work; nothing is
 // written until the very end, and then atomically, so a cancelled or failed run leaves no output.
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, ComparisonRow, Method } from '../../protocol';
 import { openSession, type ProviderName } from '../runtime/session';
@@ -20,6 +21,7 @@ import { evaluateModel, measureLatency } from './evaluateModel';
 import { buildReport, renderMarkdown, type RunReport } from './report';
 import { writeFilesAtomic } from '../util/atomicWrite';
 import { guardOutputs } from '../util/outputGuard';
+import { acquireOutputLock, type OutputLock } from '../util/outputLock';
 import { externalDataFilesOf } from '../onnx';
 
 export { CancelledError, PipelineError } from './cancel';
@@ -32,6 +34,15 @@ export interface PipelineOptions {
 const BASELINES: Method[] = ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid'];
 
 export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {}): Promise<RunSummary> {
+  const held: { lock?: OutputLock } = {};
+  try {
+    return await runLocked(req, opts, held);
+  } finally {
+    held.lock?.release();
+  }
+}
+
+async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?: OutputLock }): Promise<RunSummary> {
   const { signal } = opts;
   const emit = (e: PipelineEvent) => opts.onEvent?.(e);
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => emit({ type: 'log', level, message });
@@ -56,6 +67,8 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
   const paths = outputPathsFor(req.out);
   // Before any work: a bad output path fails in a second, not after the run.
   await guardOutputs({ model: req.model, externalData: () => externalDataFilesOf(req.model) }, [paths.model, paths.reportJson, paths.reportMarkdown]);
+  // One writer per output for the whole run, so a second run fails now, not at its commit.
+  held.lock = acquireOutputLock(paths.model);
 
   const prep = await prepareImportance({ model: req.model, data: req.data, settings: s, inputShape: req.inputShape }, { emit, log, signal, stage });
   const { a, data, task, gates, layout, gatedPerSample, calibration, imp } = prep;
@@ -239,6 +252,8 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       seconds: (performance.now() - started) / 1000,
       stageSeconds,
     };
+    const modelFiles = pruned.model.encodeFiles(paths.model);
+    const modelBytes = modelFiles.find((f) => f.path === paths.model)!.data;
     const report = buildReport({
       request: req,
       summary,
@@ -250,6 +265,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
       refinement: refineInfo,
       dataset: data.describe(),
       exportMaxAbsDiff: pruned.maxAbsDiff,
+      exportFile: { sha256: createHash('sha256').update(modelBytes).digest('hex'), bytes: Buffer.byteLength(modelBytes) },
       calibrationLoss: calibration.meanLoss,
       calibrationSamples: calibration.samples,
       layersBefore: a.layers.layers,
@@ -258,7 +274,7 @@ export async function runPipeline(req: PruneRequest, opts: PipelineOptions = {})
     // All three or none (a report without its model, or the reverse, would mislead): staged to
     // temporary files, then renamed only if the run was not cancelled meanwhile.
     await writeFilesAtomic(
-      [...pruned.model.encodeFiles(paths.model), { path: paths.reportJson, data: JSON.stringify(report, null, 1) + '\n' }, { path: paths.reportMarkdown, data: renderMarkdown(report) }],
+      [...modelFiles, { path: paths.reportJson, data: JSON.stringify(report, null, 1) + '\n' }, { path: paths.reportMarkdown, data: renderMarkdown(report) }],
       { beforeCommit: () => throwIfCancelled(signal) },
     );
     emit({ type: 'result', summary });

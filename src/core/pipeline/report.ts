@@ -68,7 +68,12 @@ export interface RunReport {
     /** How the candidates were scored (absent in reports written before session 3). */
     evaluator?: RefinementEvaluatorStats;
   } | null;
-  export: { maxAbsDiffVsMasked: number };
+  /**
+   * `sha256` and `bytes` of the pruned model file as written (absent in older reports): what ties
+   * this report to one model file, so a report beside a model from another run is detected rather
+   * than trusted.
+   */
+  export: { maxAbsDiffVsMasked: number; sha256?: string; bytes?: number };
   groups: ReportGroup[];
   locked: DependencyAnalysis['locked'];
   layers: { node: string; op: string; before: { in: number; out: number; params: number; macs: number }; after: { in: number; out: number; params: number; macs: number } | null }[];
@@ -88,6 +93,8 @@ export interface ReportParts {
   refinement: RunReport['refinement'];
   dataset: DatasetSummary;
   exportMaxAbsDiff: number;
+  /** The written model file's digest and size. */
+  exportFile?: { sha256: string; bytes: number };
   calibrationLoss: number;
   calibrationSamples: number;
   layersBefore: LayerInfo[];
@@ -122,7 +129,7 @@ export function buildReport(p: ReportParts): RunReport {
       trace: p.qubo.search?.trace ?? [],
     },
     refinement: p.refinement,
-    export: { maxAbsDiffVsMasked: p.exportMaxAbsDiff },
+    export: { maxAbsDiffVsMasked: p.exportMaxAbsDiff, ...(p.exportFile ? { sha256: p.exportFile.sha256, bytes: p.exportFile.bytes } : {}) },
     groups: deps.groups.map((g) => {
       const vars = Array.from(g.variables);
       return {
@@ -186,7 +193,7 @@ function metricRows(m: RunReport['metrics']): string[] {
 export function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
   out.push(`# QUBO Prune report: ${path.basename(r.model)}`, '');
-  out.push(`- Output: \`${r.output}\``);
+  out.push(`- Output: \`${r.output}\`${r.export.sha256 ? ` (${fmtInt(r.export.bytes ?? 0)} bytes, sha256 \`${r.export.sha256}\`)` : ''}`);
   out.push(`- Preset: **${r.preset}** — method \`${r.settings.method}\`, filter sparsity ${(r.settings.sparsity * 100).toFixed(0)}%, α ${r.settings.alpha}, β ${r.settings.beta} (${r.settings.similarity === 'pearson' ? '|Pearson|' : '|cos|'}), γ ${r.settings.gamma}, floor ${r.settings.floor}, round-to ${r.settings.roundTo}, seed ${r.settings.seed}`);
   out.push(`- Execution provider: \`${r.provider}\``);
   out.push(`- Data: \`${r.data.root}\` (${r.data.layout}${r.data.noise ? `, noise ${r.data.noise}` : ''}); calib ${r.data.splits.calib.samples}, val ${r.data.splits.val.samples}, test ${r.data.splits.test.samples} samples`);

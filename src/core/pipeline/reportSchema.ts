@@ -263,7 +263,12 @@ export function validateReport(doc: unknown): string[] {
   }
   search(c, d.search, '$.search');
   c.nullable(d.refinement, '$.refinement', (x, a) => refinement(c, x, a));
-  if (c.obj(d.export, '$.export', { required: ['maxAbsDiffVsMasked'] })) c.num(d.export.maxAbsDiffVsMasked, '$.export.maxAbsDiffVsMasked', { min: 0 });
+  if (c.obj(d.export, '$.export', { required: ['maxAbsDiffVsMasked'], optional: ['sha256', 'bytes'] })) {
+    c.num(d.export.maxAbsDiffVsMasked, '$.export.maxAbsDiffVsMasked', { min: 0 });
+    if (d.export.sha256 !== undefined && c.str(d.export.sha256, '$.export.sha256') && !/^[0-9a-f]{64}$/.test(d.export.sha256)) c.fail('$.export.sha256', 'must be 64 lowercase hex digits');
+    if (d.export.bytes !== undefined) c.num(d.export.bytes, '$.export.bytes', { int: true, min: 1 });
+    if ((d.export.sha256 === undefined) !== (d.export.bytes === undefined)) c.fail('$.export', 'sha256 and bytes come together');
+  }
   let kept = 0;
   const ids = new Set<string>();
   c.arr(d.groups, '$.groups', (g, a) => {
@@ -337,5 +342,7 @@ export function validateReportMarkdown(md: string, report: RunReport): string[] 
   }
   for (const g of report.groups) if (!md.includes(`| \`${g.id}\` | ${g.kept} | ${g.size} |`)) errors.push(`group '${g.id}' (${g.kept}/${g.size}) is not in the channel-groups table`);
   if (!md.includes(`- Execution provider: \`${report.provider}\``)) errors.push(`the provider '${report.provider}' is not named`);
+  // The digest ties the two reports to one run: a Markdown report from another run names another.
+  if (report.export.sha256 && !md.includes(`sha256 \`${report.export.sha256}\``)) errors.push(`the model's sha256 ${report.export.sha256} is not named (a report from another run?)`);
   return errors;
 }

@@ -1,3 +1,5 @@
+import { oneLine } from '../util/oneLine';
+
 export type PruneErrorCode =
   | 'bad-mask'
   | 'empty-group'
@@ -15,7 +17,7 @@ export class PruneError extends Error {
     readonly code: PruneErrorCode,
     message: string,
   ) {
-    super(message);
+    super(oneLine(message));
     this.name = 'PruneError';
   }
 }

@@ -2,7 +2,7 @@
 // constant slice from the analysis is cut, channel-dependent attributes and shape constants are
 // rewritten, stale shape annotations are dropped and dead nodes removed.
 import type { NodeProto } from 'onnx-buf';
-import { attrInt, attrInts, DataType, makeAttr, makeValueInfo, type OnnxModel } from '../onnx';
+import { attrInt, attrInts, DataType, makeAttr, makeValueInfo, OnnxModelError, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
 import type { DependencyAnalysis, TensorChannels } from '../analysis/types';
 import { normAxis } from '../analysis/opRules';
@@ -20,7 +20,9 @@ export interface ExportOptions {
 
 export function exportPruned(model: OnnxModel, deps: DependencyAnalysis, keep: Uint8Array): OnnxModel {
   validateKeep(deps, keep);
-  const m = model.clone();
+  // Sliced tensors are replaced whole and the rest are kept as they are, so the export can share
+  // the source's bytes instead of copying every weight first.
+  const m = model.deriveSharingWeights();
   const plan = planSlices(model, deps);
   for (const item of plan) {
     const t = m.constant(item.source);
@@ -58,8 +60,23 @@ export async function savePruned(model: OnnxModel, deps: DependencyAnalysis, kee
   return pruned;
 }
 
-/** Loads the model in onnxruntime (CPU) and, given an input shape, runs it once on zeros. */
-export async function validatePruned(model: OnnxModel, inputShape?: number[]): Promise<void> {
+/**
+ * Loads the model in onnxruntime (CPU) and, given an input shape, runs it once on zeros. With the
+ * `source` it was pruned from, a failure is first checked against the source: when that fails
+ * too, the input model is at fault (bad input), not the export.
+ */
+export async function validatePruned(model: OnnxModel, inputShape?: number[], source?: OnnxModel): Promise<void> {
+  const problem = await runsInOnnxruntime(model, inputShape);
+  if (problem === undefined) return;
+  const sourceProblem = source ? await runsInOnnxruntime(source, inputShape) : undefined;
+  if (sourceProblem !== undefined) {
+    throw new OnnxModelError('invalid-graph', `${source!.sourcePath ? `'${source!.sourcePath}'` : 'the model'} does not run in onnxruntime: ${sourceProblem}`);
+  }
+  throw new PruneError('invalid-export', `the pruned model does not load in onnxruntime: ${problem}`);
+}
+
+/** Why onnxruntime cannot load the model (or run it at `inputShape`), or undefined when it can. */
+async function runsInOnnxruntime(model: OnnxModel, inputShape?: number[]): Promise<string | undefined> {
   let session: ort.InferenceSession | undefined;
   try {
     session = (await openSession(model.toBytes(), { provider: 'cpu', threads: 1 })).session;
@@ -67,8 +84,9 @@ export async function validatePruned(model: OnnxModel, inputShape?: number[]): P
       const n = inputShape.reduce((a, b) => a * b, 1);
       await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(n), inputShape) });
     }
+    return undefined;
   } catch (err) {
-    throw new PruneError('invalid-export', `the pruned model does not load in onnxruntime: ${(err as Error).message.split('\n')[0]}`);
+    return (err as Error).message.split('\n')[0];
   } finally {
     await session?.release();
   }

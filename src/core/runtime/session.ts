@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import './ortEnv';
 import * as ort from 'onnxruntime-node';
 import { OnnxModelError } from '../onnx/errors';
 
@@ -34,6 +35,11 @@ export interface SessionOptions {
    * expensive); sessions that run few times per shape are faster without it.
    */
   memPattern?: boolean;
+  /**
+   * onnxruntime's CPU arena (default on) keeps every block it ever allocated; a session that runs
+   * once can turn it off so large transient tensors go back to the system when freed.
+   */
+  memArena?: boolean;
 }
 
 function providerConfig(p: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
@@ -65,6 +71,7 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     if (opts.memPattern === false) options.enableMemPattern = false;
+    if (opts.memArena === false) options.enableCpuMemArena = false;
     if (p === 'webgpu') prepareWebGpuEnvironment();
     try {
       const session =

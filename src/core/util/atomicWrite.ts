@@ -1,5 +1,6 @@
-import { promises as fsp, renameSync, rmSync } from 'node:fs';
-import { outputErrorFrom, tempNameFor } from './outputGuard';
+import { closeSync, fsyncSync, openSync, promises as fsp, renameSync, rmSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { journalNameFor, outputErrorFrom, tempNameFor } from './outputGuard';
 
 export interface OutputFile {
   path: string;
@@ -19,7 +20,9 @@ export interface AtomicWriteOptions {
  * in its target's folder (`tempNameFor`), flushed to disk. Commit: `beforeCommit`, then renames
  * over the targets, synchronously, so no signal handler or cancel message can run between them.
  * A failure while staging removes the temporary files; a failure during the renames also removes
- * the targets this call already renamed, so no mix of new and old outputs is left. Write errors
+ * the targets this call already renamed, so no mix of new and old outputs is left. Several files
+ * are committed under a journal (`journalNameFor`) naming every rename, so that a process killed
+ * between two renames has its commit completed by the next run's `cleanStaleTemps`. Write errors
  * come back as one-line OutputErrors naming the file.
  */
 export async function writeFilesAtomic(files: OutputFile[], opts: AtomicWriteOptions = {}): Promise<void> {
@@ -47,6 +50,25 @@ export async function writeFilesAtomic(files: OutputFile[], opts: AtomicWriteOpt
     discard();
     throw err;
   }
+  // A process killed between two renames (SIGKILL, power loss) would leave new and old outputs
+  // side by side; the journal lets the next run in this folder finish the renames instead.
+  let journal: string | undefined;
+  if (staged.length > 1) {
+    journal = journalNameFor(staged[0]!.target);
+    try {
+      const fd = openSync(journal, 'wx');
+      try {
+        writeSync(fd, JSON.stringify(staged.map((s) => [path.resolve(s.tmp), path.resolve(s.target)])));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      rmSync(journal, { force: true });
+      discard();
+      throw outputErrorFrom(err, staged[0]!.target);
+    }
+  }
   let done = 0;
   try {
     for (; done < staged.length; done++) renameSync(staged[done]!.tmp, staged[done]!.target);
@@ -54,6 +76,8 @@ export async function writeFilesAtomic(files: OutputFile[], opts: AtomicWriteOpt
     for (let i = 0; i < done; i++) rmSync(staged[i]!.target, { force: true });
     discard();
     throw outputErrorFrom(err, staged[done]!.target);
+  } finally {
+    if (journal) rmSync(journal, { force: true });
   }
 }
 

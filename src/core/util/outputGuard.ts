@@ -1,18 +1,21 @@
 // Checks every place a command is about to write before any work starts: never onto the source
 // model or its external data (however the path is spelled: symlinks, hard links, `..`), never
 // into a folder that is missing, not a folder, virtual or not writable. Also the one mapping from
-// Node's write errors to one-line messages, and the cleanup of temporary files a killed run left.
-import { promises as fsp, type Stats } from 'node:fs';
+// Node's write errors to one-line messages, and the cleanup of what a killed run left (temporary
+// files, commit journals, output locks).
+import { linkSync, promises as fsp, readFileSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 
 /**
  * A problem with an output path. Bad input, not a crash: the CLI exits 1 and the worker forwards
  * the code. `overwrite-source`: the output is the model or one of its data files;
- * `output-unwritable`: the file cannot be written there.
+ * `output-unwritable`: the file cannot be written there; `output-busy`: another live run holds the
+ * output's lock (outputLock.ts).
  */
 export class OutputError extends Error {
   constructor(
-    readonly code: 'overwrite-source' | 'output-unwritable',
+    readonly code: 'overwrite-source' | 'output-unwritable' | 'output-busy',
     message: string,
   ) {
     super(message);
@@ -57,7 +60,7 @@ export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${rand}.tmp`);
 }
 
-function alive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -68,23 +71,129 @@ function alive(pid: number): boolean {
   }
 }
 
+const JOURNAL = /^\.(.+)\.(\d+)\.([0-9a-z]+)\.commit$/;
+
+/** `.<name>.<pid>.<random>.commit`: the renames of one multi-file commit, while it runs. */
+export function journalNameFor(target: string): string {
+  return tempNameFor(target).replace(/\.tmp$/, '.commit');
+}
+
+/**
+ * Finishes the commit of a writer killed between its renames: every staged file the journal
+ * names that is still there is renamed over its target, so the folder holds that run's complete
+ * set (all files were staged and flushed before the first rename). A writer killed before its
+ * first rename (the first staged file is still there) left the old outputs whole: nothing is
+ * renamed and its staged files go with the other stale temporary files. Only renames within
+ * `dir`, of temporary files of the journal's own pid, are done, whatever a journal file may say.
+ */
+async function finishStaleCommit(dir: string, name: string, pid: string): Promise<void> {
+  const file = path.join(dir, name);
+  const pairs: unknown = await fsp.readFile(file, 'utf8').then((t) => JSON.parse(t) as unknown, () => null);
+  const first = Array.isArray(pairs) && Array.isArray(pairs[0]) ? (pairs[0] as unknown[])[0] : undefined;
+  const begun = typeof first === 'string' && !(await fsp.lstat(first).catch(() => null));
+  if (begun && Array.isArray(pairs)) {
+    for (const p of pairs) {
+      if (!Array.isArray(p) || typeof p[0] !== 'string' || typeof p[1] !== 'string') continue;
+      const [tmp, target] = p as [string, string];
+      const m = TEMP.exec(path.basename(tmp));
+      if (!m || m[2] !== pid || path.dirname(tmp) !== dir || path.dirname(target) !== dir) continue;
+      if (!(await fsp.lstat(tmp).catch(() => null))?.isFile()) continue;
+      await fsp.rename(tmp, target).catch(() => undefined);
+    }
+  }
+  await fsp.rm(file, { force: true }).catch(() => undefined);
+}
+
 /**
  * Removes temporary files of our own pattern whose writer is gone (killed during a write: SIGKILL,
- * power loss). A file whose pid is alive is kept, since that run may still be writing it. Best
+ * power loss), after completing any commit such a writer had begun, and the output locks such a
+ * writer held. A file whose pid is alive is kept, since that run may still be writing it. Best
  * effort: a folder that cannot be listed is left alone. Returns the names removed.
  */
 export async function cleanStaleTemps(dir: string): Promise<string[]> {
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  let names = await fsp.readdir(dir).catch(() => [] as string[]);
   const removed: string[] = [];
   for (const name of names) {
+    const m = JOURNAL.exec(name);
+    if (!m || pidAlive(Number(m[2]))) continue;
+    await finishStaleCommit(dir, name, m[2]!);
+    removed.push(name);
+  }
+  for (const name of names) {
+    if (!LOCK.test(name)) continue;
+    const c = readLock(path.join(dir, name));
+    // Only locks of our format: an unreadable file of that name may be someone else's.
+    if (c === null || c === 'unreadable' || !lockIsStale(c)) continue;
+    if (removeStaleLock(path.join(dir, name)) === null) removed.push(name);
+  }
+  if (removed.length) names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
     const m = TEMP.exec(name);
-    if (!m || alive(Number(m[2]))) continue;
+    if (!m || pidAlive(Number(m[2]))) continue;
     const file = path.join(dir, name);
     const st = await fsp.lstat(file).catch(() => null);
     if (!st?.isFile()) continue;
     if (await fsp.rm(file, { force: true }).then(() => true, () => false)) removed.push(name);
   }
   return removed;
+}
+
+// ------------------------------------------------------------------ output locks (outputLock.ts)
+
+export interface LockContent {
+  pid: number;
+  host: string;
+  token: string;
+  startedAt: string;
+}
+
+const LOCK = /^\..+\.lock$/;
+
+export function readLock(file: string): LockContent | null | 'unreadable' {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : 'unreadable';
+  }
+  try {
+    const v = JSON.parse(text) as Partial<LockContent>;
+    if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.token === 'string') return v as LockContent;
+  } catch {
+    // Locks appear whole (written, then linked into place); a torn one comes from a crash.
+  }
+  return 'unreadable';
+}
+
+/** A lock whose process on this machine is gone guards nothing any more. */
+export function lockIsStale(c: LockContent | 'unreadable'): boolean {
+  return c === 'unreadable' || (c.host === hostname() && !pidAlive(c.pid));
+}
+
+/**
+ * Deletes the lock `file` if it is stale. It is moved aside first and judged by what was moved,
+ * so a fresh lock that another run took between a look and the removal is put back, not deleted.
+ * Returns that live lock's content when that happened, else null.
+ */
+export function removeStaleLock(file: string): LockContent | 'unreadable' | null {
+  const aside = tempNameFor(file);
+  try {
+    renameSync(file, aside);
+  } catch {
+    return null;
+  }
+  const moved = readLock(aside);
+  if (moved !== null && !lockIsStale(moved)) {
+    try {
+      linkSync(aside, file);
+    } catch {
+      // A third run holds the name now; the one moved runs on without its file.
+    }
+    rmSync(aside, { force: true });
+    return moved;
+  }
+  rmSync(aside, { force: true });
+  return null;
 }
 
 // ------------------------------------------------------------------ the source is never an output
