@@ -61,7 +61,17 @@ export interface PruneSettings {
   };
   provider: ProviderChoice;
   seed: number;
+  /**
+   * Classifier data: resize each image's shorter side to this many pixels before the centre crop
+   * at the model's size (torchvision's Resize + CenterCrop); 'auto' = crop / 0.875 (256 for 224);
+   * null = crop the images as they are. Optional so settings written before it stay valid.
+   */
+  resize?: number | 'auto' | null;
+  /** Model-input normalisation (x − mean) / std after scaling pixels to [0, 1]; 'imagenet' = torchvision's statistics. */
+  normalize?: InputNormalization;
 }
+
+export type InputNormalization = 'none' | 'imagenet' | { mean: number[]; std: number[] };
 
 export interface PruneRequest {
   model: string;
@@ -72,6 +82,12 @@ export interface PruneRequest {
   settings: PruneSettings;
   /** Also run the baselines at the same sparsity. */
   compare: boolean;
+  /**
+   * 'compare-only': analyse, calibrate and score importance as a run with these settings would,
+   * then select and evaluate every baseline at the sparsity; no refinement, no export and nothing
+   * written. `out` names the run being compared (its output model), for the panel only.
+   */
+  mode?: 'prune' | 'compare-only';
   /** Overall time budget in seconds (0 = none). */
   timeBudgetSeconds: number;
   inputShape?: number[];
@@ -101,7 +117,21 @@ export interface ComparisonRow {
   accuracy?: number;
   params: number;
   macs: number;
+  /** Median latency in ms of the pruned model at the analysed shape (absent in older reports). */
+  latencyMs?: number;
+  /** Time the method took to choose its channels (search, plus refinement for '+tt'). */
   seconds: number;
+}
+
+/** Where the metrics of a run were measured, so every figure can say it. */
+export interface EvaluationInfo {
+  split: 'test';
+  images: number;
+  samples: number;
+  /** Crop size of each sample; null = whole images. */
+  patch: [number, number] | null;
+  /** The input shape the MACs and the latency were counted at. */
+  inputShape: number[];
 }
 
 export interface RunSummary {
@@ -119,6 +149,9 @@ export interface RunSummary {
   beforeRefine?: MetricSet;
   groups: GroupCapacity[];
   comparison?: ComparisonRow[];
+  evaluation?: EvaluationInfo;
+  /** A compare-only run: nothing was written; `output` is the run it was compared with. */
+  compareOnly?: boolean;
   seconds: number;
   stageSeconds: Partial<Record<StageName, number>>;
 }
@@ -136,7 +169,7 @@ export type PipelineEvent =
    * search; the one event with `final: true` carries the whole trace and replaces them.
    */
   | { type: 'solver-trace'; points: { iteration: number; energy: number }[]; final?: boolean }
-  | { type: 'refine-progress'; iteration: number; evaluations: number; best: number; eliteMean: number; block?: string }
+  | { type: 'refine-progress'; iteration: number; evaluations: number; best: number; eliteMean: number; block?: string; metric?: RefineMetric }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'result'; summary: RunSummary };
 
@@ -154,6 +187,9 @@ export type WorkerMessage =
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
 
+/** What the refinement curve measures. */
+export type RefineMetric = 'psnr' | 'accuracy';
+
 /** Everything the report panel shows; the extension always sends the whole of it. */
 export interface RunViewState {
   runId: string;
@@ -161,10 +197,20 @@ export interface RunViewState {
   preset: string;
   status: 'running' | 'done' | 'failed' | 'cancelled';
   provider?: ProviderName;
-  stages: { name: StageName; status: StageStatus; fraction: number; seconds?: number }[];
+  /** `startedMs`: wall clock (epoch ms) when the stage started; `message`: its latest progress note. */
+  stages: { name: StageName; status: StageStatus; fraction: number; seconds?: number; startedMs?: number; message?: string }[];
   capacities: GroupCapacity[];
   energy: { iteration: number; energy: number }[];
   refine: { evaluations: number; best: number; eliteMean: number }[];
+  refineMetric?: RefineMetric;
+  /** The run's filter sparsity (from its settings), shown while it runs. */
+  sparsity?: number;
+  /** A compare-only run (no search trace, no refinement): the panel shows no charts. */
+  compareOnly?: boolean;
+  /** Fixed lengths of time-boxed stages in seconds (from the run's settings), for the ETA. */
+  budgets?: Partial<Record<StageName, number>>;
+  /** Limit of the refinement's evaluations, for the ETA. */
+  refineEvaluations?: number;
   log: string[];
   summary?: RunSummary;
   error?: string;
@@ -216,23 +262,46 @@ export function isPanelRequest(value: unknown): value is PanelRequest {
   return t === 'ready' || t === 'cancel' || t === 'reveal-output' || t === 'open-markdown' || (t === 'reveal-layer' && typeof (value as { group?: unknown }).group === 'string');
 }
 
-/** Folds one pipeline event into the panel state (pure, so both the extension and tests use it). */
-export function applyEvent(state: RunViewState, event: PipelineEvent): RunViewState {
+/**
+ * The solver's energy trace as drawn: its points, ending at the last iteration so the chart's x
+ * range is the search's. The pipeline's final live trace and a report reopened from its JSON both
+ * go through here, so the two draw the same series.
+ */
+export function finalEnergyTrace(trace: readonly { iteration: number; energy: number }[], iterations: number | null | undefined): { iteration: number; energy: number }[] {
+  const points = trace.map((t) => ({ iteration: t.iteration, energy: t.energy }));
+  const last = points[points.length - 1];
+  if (last && typeof iterations === 'number' && last.iteration < iterations) points.push({ iteration: iterations, energy: last.energy });
+  return points;
+}
+
+/** Folds one pipeline event into the panel state (pure, so both the extension and tests use it); `now` stamps stage starts. */
+export function applyEvent(state: RunViewState, event: PipelineEvent, now = Date.now()): RunViewState {
   const s: RunViewState = { ...state, stages: state.stages.map((x) => ({ ...x })) };
   const stage = (name: StageName) => s.stages.find((x) => x.name === name)!;
   switch (event.type) {
-    case 'run-start':
+    case 'run-start': {
       s.status = 'running';
+      const budgets: Partial<Record<StageName, number>> = { search: event.settings.searchTimeMs / 1000 };
+      if (event.settings.refine.scope !== 'off') {
+        budgets.refine = event.settings.refine.seconds;
+        s.refineEvaluations = event.settings.refine.evaluations;
+      }
+      s.budgets = budgets;
+      s.sparsity = event.settings.sparsity;
       break;
+    }
     case 'provider':
       s.provider = event.provider;
       break;
     case 'stage-start':
       stage(event.stage).status = 'running';
       stage(event.stage).fraction = 0;
+      stage(event.stage).startedMs = now;
+      delete stage(event.stage).message;
       break;
     case 'stage-progress':
       stage(event.stage).fraction = Math.max(0, Math.min(1, event.fraction));
+      if (event.message !== undefined) stage(event.stage).message = event.message;
       break;
     case 'stage-end':
       stage(event.stage).status = event.skipped ? 'skipped' : 'done';
@@ -248,6 +317,7 @@ export function applyEvent(state: RunViewState, event: PipelineEvent): RunViewSt
       break;
     case 'refine-progress':
       s.refine = [...s.refine, { evaluations: event.evaluations, best: event.best, eliteMean: event.eliteMean }];
+      if (event.metric) s.refineMetric = event.metric;
       break;
     case 'log':
       s.log = [...s.log, `[${event.level}] ${event.message}`].slice(-500);
@@ -255,6 +325,7 @@ export function applyEvent(state: RunViewState, event: PipelineEvent): RunViewSt
     case 'result':
       s.summary = event.summary;
       s.status = 'done';
+      if (event.summary.compareOnly) s.compareOnly = true;
       break;
   }
   return s;

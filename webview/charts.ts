@@ -1,11 +1,11 @@
 // The two live charts of the report panel: the solver's energy trace and the refinement curve.
 // Colours come from VS Code's theme variables, read when a chart is made and again when the
 // theme changes (the body's class changes).
-import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
+import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
 import type { RunViewState } from '../src/protocol';
-import { energySeries } from './render';
+import { energyPoints, refineAxisTitle, yRange } from './chartData';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Tooltip);
 
 function themeColor(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
@@ -24,15 +24,16 @@ function palette(): Palette {
     fg: themeColor('--vscode-foreground', '#cccccc'),
     grid: themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)'),
     a: themeColor('--vscode-charts-blue', '#3794ff'),
-    b: themeColor('--vscode-charts-orange', '#d18616'),
+    // Orange read as brown and faint on dark themes; purple stays visible on light and dark.
+    b: themeColor('--vscode-charts-purple', '#b180d7'),
   };
 }
 
-function config(xTitle: string, yTitle: string, labels: string[], p: Palette): ChartConfiguration<'line', { x: number; y: number }[]> {
+function config(xTitle: string, yTitle: string, labels: string[], p: Palette, xLog = false): ChartConfiguration<'line', { x: number; y: number }[]> {
   const colors = [p.a, p.b];
   return {
     type: 'line',
-    data: { datasets: labels.map((label, i) => ({ label, data: [], borderColor: colors[i], backgroundColor: colors[i], pointRadius: 0, borderWidth: 1.5, tension: 0 })) },
+    data: { datasets: labels.map((label, i) => ({ label, data: [], borderColor: colors[i], backgroundColor: colors[i], pointRadius: 0, borderWidth: i ? 2 : 1.5, borderDash: i ? [5, 3] : [], tension: 0 })) },
     options: {
       animation: false,
       responsive: true,
@@ -41,7 +42,7 @@ function config(xTitle: string, yTitle: string, labels: string[], p: Palette): C
       normalized: true,
       plugins: { legend: { display: labels.length > 1, labels: { color: p.fg, boxWidth: 12 } }, tooltip: { enabled: true } },
       scales: {
-        x: { type: 'linear', title: { display: true, text: xTitle, color: p.fg }, ticks: { color: p.fg, maxTicksLimit: 6 }, grid: { color: p.grid } },
+        x: { type: xLog ? 'logarithmic' : 'linear', title: { display: true, text: xTitle, color: p.fg }, ticks: { color: p.fg, maxTicksLimit: 6 }, grid: { color: p.grid } },
         y: { type: 'linear', title: { display: true, text: yTitle, color: p.fg }, ticks: { color: p.fg, maxTicksLimit: 6 }, grid: { color: p.grid } },
       },
     },
@@ -59,17 +60,30 @@ export class ReportCharts {
 
   private ensure(): void {
     const p = palette();
-    this.energy ??= new Chart(this.energyCanvas, config('iteration', 'QUBO energy', ['energy'], p));
+    // Most of the energy drop happens in the first iterations of hundreds of thousands: log x.
+    this.energy ??= new Chart(this.energyCanvas, config('iteration (log scale)', 'best QUBO energy', ['energy'], p, true));
     this.refine ??= new Chart(this.refineCanvas, config('evaluations', 'metric', ['best', 'elite mean'], p));
   }
 
   update(s: RunViewState | undefined): void {
     this.ensure();
-    const energy = energySeries(s?.energy ?? []);
+    const energy = energyPoints(s?.energy ?? []);
     const refine = s?.refine ?? [];
-    this.energy!.data.datasets[0]!.data = energy.map((pt) => ({ x: pt.iteration, y: pt.energy }));
-    this.refine!.data.datasets[0]!.data = refine.map((pt) => ({ x: pt.evaluations, y: pt.best }));
-    this.refine!.data.datasets[1]!.data = refine.map((pt) => ({ x: pt.evaluations, y: pt.eliteMean }));
+    this.energy!.data.datasets[0]!.data = energy;
+    const best = refine.map((pt) => ({ x: pt.evaluations, y: pt.best }));
+    const elite = refine.map((pt) => ({ x: pt.evaluations, y: pt.eliteMean }));
+    this.refine!.data.datasets[0]!.data = best;
+    this.refine!.data.datasets[1]!.data = elite;
+    // With a point or two there is no line to see, and chart.js spreads one value over ±5%.
+    const few = refine.length <= 2 ? 3 : 0;
+    for (const d of this.refine!.data.datasets) d.pointRadius = few;
+    this.energy!.data.datasets[0]!.pointRadius = energy.length <= 2 ? 3 : 0;
+    const scales = this.refine!.options.scales!;
+    const range = yRange([...best, ...elite].map((pt) => pt.y), s?.refineMetric);
+    scales.y!.min = range?.min;
+    scales.y!.max = range?.max;
+    scales.x!.min = refine.length ? 0 : undefined;
+    (scales.y as { title: { text: string } }).title.text = refineAxisTitle(s);
     this.energy!.update('none');
     this.refine!.update('none');
   }

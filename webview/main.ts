@@ -3,7 +3,7 @@
 // charts and the VS Code webview API.
 import type { PanelRequest } from '../src/protocol';
 import { ReportCharts } from './charts';
-import { renderEmptyReport, renderModel, renderReportSections } from './render';
+import { renderClock, renderEmptyReport, renderModel, renderReportSections } from './render';
 import { reduce, restoreState, type ViewKind, type WebviewState } from './state';
 
 interface VsCodeApi {
@@ -23,7 +23,7 @@ const REPORT_SKELETON = `<main id="report">
 <div id="empty"></div>
 <section id="live">
 <h2>Stages</h2><div id="stages"></div>
-<div class="charts">
+<div class="charts" id="charts">
 <div class="chart"><h2>Solver energy</h2><div class="canvas-box"><canvas id="energy-chart" aria-label="QUBO energy per iteration"></canvas></div></div>
 <div class="chart"><h2>Refinement (best and elite mean)</h2><div class="canvas-box"><canvas id="refine-chart" aria-label="refinement metric per evaluation"></canvas></div></div>
 </div>
@@ -55,6 +55,8 @@ function renderReport(): void {
   if (!document.getElementById('report')) document.body.innerHTML = REPORT_SKELETON;
   const s = state.snapshot;
   $('live').hidden = !s;
+  // A comparison has no search trace of its own and no refinement: empty axes would only puzzle.
+  $('charts').hidden = !!s?.compareOnly;
   $('log-section').hidden = !s;
   setHtml('empty', s ? '' : renderEmptyReport());
   if (!s) return;
@@ -120,6 +122,15 @@ document.addEventListener('click', (e) => {
 
 // The theme changes the body's class; charts read colours once, so rebuild them.
 new MutationObserver(() => charts?.retheme(state.snapshot)).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+// Snapshots arrive with progress, which can pause for seconds (a long evaluation); the clock must not.
+if (view === 'report') {
+  setInterval(() => {
+    const s = state.snapshot;
+    const el = document.getElementById('clock');
+    if (s?.status === 'running' && el) el.textContent = renderClock(s, Date.now());
+  }, 1000);
+}
 
 render();
 vscode.postMessage({ type: 'ready' });

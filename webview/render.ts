@@ -3,7 +3,8 @@
 // travel in data-fraction attributes and are applied through CSSOM by main.ts, because the CSP
 // forbids inline style attributes.
 import type { GroupCapacity, MetricSet, ModelViewState, RunSummary, RunViewState } from '../src/protocol';
-import { describeLock, formatCount, normalizeAnalysis, type AnalysisView } from '../src/extension/analysisModel';
+import { describeLock, formatCount, lockedSummary, normalizeAnalysis, type AnalysisView } from '../src/extension/analysisModel';
+import { describeClock, formatShape, runClock } from '../src/extension/runPlan';
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -22,18 +23,28 @@ function bar(fraction: number, cls = ''): string {
 const STATUS_LABEL: Record<RunViewState['status'], string> = { running: 'Running', done: 'Done', failed: 'Failed', cancelled: 'Cancelled' };
 const STAGE_ICON: Record<string, string> = { pending: '○', running: '◐', done: '●', skipped: '–', failed: '✕' };
 
-export function renderHeader(s: RunViewState): string {
+/** Elapsed time and the running stage's time left; main.ts refreshes it every second. */
+export function renderClock(s: RunViewState, nowMs: number): string {
+  const c = runClock(s, nowMs);
+  return esc(describeClock(c));
+}
+
+export function renderHeader(s: RunViewState, nowMs = Date.now()): string {
   const provider = s.provider ? ` · ${esc(s.provider)}` : '';
   const err = s.error ? `<div class="error" role="alert">${esc(s.error)}</div>` : '';
+  const f = s.summary?.sparsity ?? s.sparsity;
+  const sparsity = f !== undefined ? ` · ${Math.round(f * 1000) / 10}% filter sparsity` : '';
+  const what = s.compareOnly ? 'compare methods · ' : '';
   return `<h1>${esc(basename(s.model))}</h1>
-<div class="sub"><span class="badge status-${s.status}" data-status="${s.status}">${STATUS_LABEL[s.status]}</span> preset <b>${esc(s.preset)}</b>${provider}</div>${err}`;
+<div class="sub"><span class="badge status-${s.status}" data-status="${s.status}">${STATUS_LABEL[s.status]}</span> ${what}preset <b>${esc(s.preset)}</b>${sparsity}${provider} · <span id="clock" class="clock">${renderClock(s, nowMs)}</span></div>${err}`;
 }
 
 export function renderStages(s: RunViewState): string {
   const items = s.stages
     .map((st) => {
       const secs = st.seconds !== undefined ? `${st.seconds.toFixed(1)} s` : st.status === 'running' ? `${Math.round(st.fraction * 100)}%` : '';
-      return `<li class="stage stage-${st.status}" data-stage="${esc(st.name)}"><span class="icon">${STAGE_ICON[st.status] ?? '?'}</span><span class="name">${esc(st.name)}</span>${bar(st.fraction)}<span class="secs">${secs}</span></li>`;
+      const note = st.status === 'running' && st.message ? ` <span class="muted stage-note">${esc(st.message)}</span>` : '';
+      return `<li class="stage stage-${st.status}" data-stage="${esc(st.name)}"><span class="icon">${STAGE_ICON[st.status] ?? '?'}</span><span class="name">${esc(st.name)}${note}</span>${bar(st.fraction)}<span class="secs">${secs}</span></li>`;
     })
     .join('');
   return `<ol class="stages">${items}</ol>`;
@@ -77,6 +88,18 @@ function change(before: number, after: number, row: MetricRow): string {
   return `<span class="${good ? 'good' : 'bad'}">${esc(text)}</span>`;
 }
 
+/** Where the metrics were measured: 'test split, 12 images, 48×48 centre crops; MACs and latency at input 1×3×48×48'. */
+export function describeEvaluation(sum: RunSummary): string {
+  const e = sum.evaluation;
+  if (!e) return 'Measured on the test split (this report predates the note of its size).';
+  const what = e.patch ? `${e.samples} crop${e.samples === 1 ? '' : 's'} of ${e.patch[0]}×${e.patch[1]}` : 'whole images';
+  return `Measured on the ${e.split} split: ${e.images} image${e.images === 1 ? '' : 's'}, ${what}. MACs and latency at input ${formatShape(e.inputShape)}.`;
+}
+
+function macsLabel(sum: RunSummary): string {
+  return sum.evaluation ? `MACs at ${formatShape(sum.evaluation.inputShape)}` : 'MACs';
+}
+
 export function renderMetrics(sum: RunSummary): string {
   const refined = sum.beforeRefine !== undefined;
   const head = `<tr><th>Metric</th><th>Before</th>${refined ? '<th>QUBO only</th>' : ''}<th>After</th><th>Change</th></tr>`;
@@ -85,30 +108,37 @@ export function renderMetrics(sum: RunSummary): string {
       const b = sum.before[r.key] as number;
       const a = sum.after[r.key] as number;
       const q = sum.beforeRefine?.[r.key];
-      return `<tr data-metric="${r.key}"><td>${r.label}</td><td class="num">${esc(r.fmt(b))}</td>${refined ? `<td class="num">${q === undefined ? '–' : esc(r.fmt(q))}</td>` : ''}<td class="num after">${esc(r.fmt(a))}</td><td class="num">${change(b, a, r)}</td></tr>`;
+      return `<tr data-metric="${r.key}"><td>${r.key === 'macs' ? esc(macsLabel(sum)) : r.label}</td><td class="num">${esc(r.fmt(b))}</td>${refined ? `<td class="num">${q === undefined ? '–' : esc(r.fmt(q))}</td>` : ''}<td class="num after">${esc(r.fmt(a))}</td><td class="num">${change(b, a, r)}</td></tr>`;
     })
     .join('');
   const stageSecs = Object.entries(sum.stageSeconds)
     .map(([k, v]) => `${esc(k)} ${(v as number).toFixed(1)} s`)
     .join(' · ');
-  return `<table class="metrics"><thead>${head}</thead><tbody>${rows}</tbody></table>
+  return `<p class="muted evaluation-note">${esc(describeEvaluation(sum))}</p><table class="metrics"><thead>${head}</thead><tbody>${rows}</tbody></table>
 <p class="muted">${esc(sum.method)} at ${(sum.sparsity * 100).toFixed(1)}% filter sparsity on ${esc(sum.provider)} in ${sum.seconds.toFixed(1)} s${stageSecs ? ` (${stageSecs})` : ''}.<br>Output: <code>${esc(sum.output)}</code></p>`;
 }
 
 export function renderComparison(sum: RunSummary): string {
-  const rows = sum.comparison ?? [];
-  if (!rows.length) return '';
+  const listed = sum.comparison ?? [];
+  if (!listed.length) return '';
+  // A compare-only run has no "after" table, so the original model is its first row.
+  const original = { method: 'original', ...sum.before, seconds: NaN };
+  const rows = sum.compareOnly ? [original, ...listed] : listed;
   const hasPsnr = rows.some((r) => r.psnr !== undefined);
   const hasSsim = rows.some((r) => r.ssim !== undefined);
   const hasAcc = rows.some((r) => r.accuracy !== undefined);
-  const head = `<tr><th>Method</th>${hasPsnr ? '<th>PSNR (dB)</th>' : ''}${hasSsim ? '<th>SSIM</th>' : ''}${hasAcc ? '<th>Accuracy</th>' : ''}<th>Params</th><th>MACs</th><th>Time (s)</th></tr>`;
+  const hasLat = rows.some((r) => r.latencyMs !== undefined);
+  const head = `<tr><th>Method</th>${hasPsnr ? '<th>PSNR (dB)</th>' : ''}${hasSsim ? '<th>SSIM</th>' : ''}${hasAcc ? '<th>Accuracy</th>' : ''}<th>Params</th><th>${esc(macsLabel(sum))}</th>${hasLat ? '<th>Latency (ms)</th>' : ''}<th title="time the method took to choose its channels">Selection (s)</th></tr>`;
   const body = rows
     .map(
       (r) =>
-        `<tr data-method="${esc(r.method)}"><td>${esc(r.method)}</td>${hasPsnr ? `<td class="num">${r.psnr?.toFixed(2) ?? '–'}</td>` : ''}${hasSsim ? `<td class="num">${r.ssim?.toFixed(4) ?? '–'}</td>` : ''}${hasAcc ? `<td class="num">${r.accuracy !== undefined ? (r.accuracy * 100).toFixed(1) + '%' : '–'}</td>` : ''}<td class="num">${formatCount(r.params)}</td><td class="num">${formatCount(r.macs)}</td><td class="num">${r.seconds.toFixed(1)}</td></tr>`,
+        `<tr data-method="${esc(r.method)}"><td>${esc(r.method)}</td>${hasPsnr ? `<td class="num">${r.psnr?.toFixed(2) ?? '–'}</td>` : ''}${hasSsim ? `<td class="num">${r.ssim?.toFixed(4) ?? '–'}</td>` : ''}${hasAcc ? `<td class="num">${r.accuracy !== undefined ? (r.accuracy * 100).toFixed(1) + '%' : '–'}</td>` : ''}<td class="num">${formatCount(r.params)}</td><td class="num">${formatCount(r.macs)}</td>${hasLat ? `<td class="num">${r.latencyMs?.toFixed(2) ?? '–'}</td>` : ''}<td class="num">${Number.isFinite(r.seconds) ? r.seconds.toFixed(2) : '–'}</td></tr>`,
     )
     .join('');
-  return `<h2>Baselines at the same sparsity</h2><table class="comparison"><thead>${head}</thead><tbody>${body}</tbody></table>`;
+  const title = sum.compareOnly
+    ? `<h2>Methods at ${Math.round(sum.sparsity * 1000) / 10}% filter sparsity</h2><p class="muted compare-note">Same settings, data and importance as the run of <code>${esc(basename(sum.output))}</code>; no refinement, nothing written. ${esc(describeEvaluation(sum))}</p>`
+    : '<h2>Baselines at the same sparsity</h2>';
+  return `${title}<table class="comparison"><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
 export function renderLayerTable(groups: GroupCapacity[], highlight?: string): string {
@@ -132,7 +162,7 @@ export function renderLog(lines: string[]): string {
 export function renderActions(s: RunViewState): string {
   const b: string[] = [];
   if (s.status === 'running') b.push('<button data-action="cancel" class="secondary">Cancel run</button>');
-  if (s.summary) {
+  if (s.summary && !s.summary.compareOnly) {
     b.push('<button data-action="reveal-output">Reveal pruned model</button>');
     b.push('<button data-action="open-markdown" class="secondary">Open Markdown report</button>');
   }
@@ -145,7 +175,7 @@ export function renderReportSections(s: RunViewState, highlight?: string): Recor
     header: renderHeader(s),
     stages: renderStages(s),
     capacities: renderCapacities(s.capacities, highlight),
-    results: s.summary ? `<h2>Results</h2>${renderMetrics(s.summary)}${renderComparison(s.summary)}${renderLayerTable(s.summary.groups, highlight)}` : '',
+    results: !s.summary ? '' : s.summary.compareOnly ? `<h2>Results</h2>${renderComparison(s.summary)}` : `<h2>Results</h2>${renderMetrics(s.summary)}${renderComparison(s.summary)}${renderLayerTable(s.summary.groups, highlight)}`,
     log: renderLog(s.log),
     actions: renderActions(s),
   };
@@ -166,7 +196,7 @@ function modelTotals(v: AnalysisView): string {
 <div><span class="k">Layers</span><span class="v" data-total="layers">${t.layers}</span></div>
 <div><span class="k">Channel groups</span><span class="v" data-total="groups">${t.groups}</span></div>
 <div><span class="k">Prunable channels</span><span class="v" data-total="prunable">${t.prunableChannels}</span></div>
-<div><span class="k">Locked channels</span><span class="v" data-total="locked">${t.lockedChannels}</span></div>
+<div><span class="k">Locked channels</span><span class="v" data-total="locked">${esc(lockedSummary(t.lockedChannels, v.locked.length))}</span></div>
 </div>`;
 }
 

@@ -1,6 +1,6 @@
 // One preset schema for the CLI (flags or a JSON/JSONC file) and the extension (workspace settings).
 // Validation reports the exact setting at fault, so both front ends can show it as is.
-import type { Method, ProviderChoice, PruneSettings, RefineScope } from '../protocol';
+import type { InputNormalization, Method, ProviderChoice, PruneSettings, RefineScope } from '../protocol';
 import { oneLine } from './util/oneLine';
 
 export class PresetError extends Error {
@@ -35,6 +35,8 @@ export const DEFAULT_SETTINGS: PruneSettings = {
   refine: { scope: 'network', layers: 8, evaluations: 600, seconds: 60, rank: 4, valSamples: 12, data: 'calib+val', minGain: 0.1 },
   provider: 'auto',
   seed: 0,
+  resize: null,
+  normalize: 'none',
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -87,7 +89,7 @@ function oneOf<T extends string>(obj: Record<string, unknown>, key: string, path
   return v as T;
 }
 
-const TOP_KEYS = new Set(['method', 'sparsity', 'alpha', 'beta', 'similarity', 'gamma', 'floor', 'roundTo', 'samples', 'patch', 'noise', 'searchTimeMs', 'refine', 'provider', 'seed']);
+const TOP_KEYS = new Set(['method', 'sparsity', 'alpha', 'beta', 'similarity', 'gamma', 'floor', 'roundTo', 'samples', 'patch', 'noise', 'searchTimeMs', 'refine', 'provider', 'seed', 'resize', 'normalize']);
 const REFINE_KEYS = new Set(['scope', 'layers', 'evaluations', 'seconds', 'rank', 'valSamples', 'data', 'minGain']);
 
 /** Checks untrusted overrides (from JSON or settings) and returns them typed; unknown keys are errors. */
@@ -118,6 +120,12 @@ export function validateOverrides(raw: unknown, path = ''): PresetOverrides {
     }
     out.noise = raw.noise as string | null;
   }
+  if (raw.resize !== undefined) {
+    if (raw.resize === null || raw.resize === 'auto') out.resize = raw.resize;
+    else if (typeof raw.resize === 'number') out.resize = num(raw, 'resize', path, 8, 8192, { integer: true });
+    else throw new PresetError(path ? `${path}.resize` : 'resize', `must be null, 'auto' or a whole number of pixels, got ${JSON.stringify(raw.resize)}`);
+  }
+  if (raw.normalize !== undefined) out.normalize = validateNormalize(raw.normalize, path ? `${path}.normalize` : 'normalize');
   if (raw.refine !== undefined) {
     const rp = path ? `${path}.refine` : 'refine';
     if (!isObject(raw.refine)) throw new PresetError(rp, 'must be an object');
@@ -143,6 +151,23 @@ export function validateOverrides(raw: unknown, path = ''): PresetOverrides {
     out.refine = refine;
   }
   return out;
+}
+
+function validateNormalize(v: unknown, at: string): InputNormalization {
+  if (v === 'none' || v === 'imagenet') return v;
+  if (!isObject(v)) throw new PresetError(at, `must be 'none', 'imagenet' or { "mean": [...], "std": [...] }, got ${JSON.stringify(v)}`);
+  for (const k of Object.keys(v)) if (k !== 'mean' && k !== 'std') throw new PresetError(`${at}.${k}`, 'unknown setting (known: mean, std)');
+  const list = (k: 'mean' | 'std', lo: number, hi: number, openLo: boolean): number[] => {
+    const a = v[k];
+    if (!Array.isArray(a) || (a.length !== 1 && a.length !== 3)) throw new PresetError(`${at}.${k}`, `must be a list of 1 or 3 numbers, got ${JSON.stringify(a)}`);
+    a.forEach((x, i) => {
+      if (typeof x !== 'number' || !Number.isFinite(x) || (openLo ? x <= lo : x < lo) || x > hi) {
+        throw new PresetError(`${at}.${k}[${i}]`, `must be a number in ${openLo ? '(' : '['}${lo}, ${hi}], got ${JSON.stringify(x)}`);
+      }
+    });
+    return a as number[];
+  };
+  return { mean: list('mean', -10, 10, false), std: list('std', 0, 10, true) };
 }
 
 export function mergeSettings(base: PruneSettings, ...layers: PresetOverrides[]): PruneSettings {

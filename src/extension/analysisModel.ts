@@ -146,6 +146,17 @@ export function normalizeAnalysis(doc: unknown): AnalysisView {
   return view;
 }
 
+/** '6 in 2 sets' (one set per source node): the one way every view counts locked channels. */
+export function lockedSummary(channels: number, sets: number): string {
+  return sets ? `${channels} in ${sets} set${sets === 1 ? '' : 's'}` : String(channels);
+}
+
+/** A tree label without the path noise of exporter node names: '/body/body.11/Conv' → 'body.11/Conv'. */
+export function shortLabel(id: string): string {
+  const parts = id.split('/').filter(Boolean);
+  return parts.length > 2 ? parts.slice(-2).join('/') : parts.join('/') || id;
+}
+
 /** 12345678 → '12.3M'; used by both the tree and the webviews. */
 export function formatCount(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '–';

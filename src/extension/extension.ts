@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PanelRequest, RunViewState } from '../protocol';
 import type { WorkerClientOptions } from '../worker/client';
+import { normalizeAnalysis } from './analysisModel';
 import { Analyzer } from './analyzer';
 import { requireTrust } from './config';
 import { LayersTreeProvider } from './layersView';
@@ -84,10 +85,34 @@ export function activate(context: vscode.ExtensionContext): void {
       }
     },
   };
-  runner = new RunController({ log, panelHost: () => panelHost }, workerOptions, (model) => analyzer.setCurrent(model));
+  const latestReport = async (model: string): Promise<string | undefined> => {
+    const same = (a: string) => path.resolve(a) === path.resolve(model);
+    const last = runner.latest?.summary;
+    if (last && !last.compareOnly && same(last.model) && existsSync(last.reportJson)) return last.reportJson;
+    await runs.refresh();
+    return runs.entries.find((e) => same(e.model))?.reportJson;
+  };
+  const analysisOf = async (model: string) => {
+    const r = await analyzer.analyze(model);
+    if (!r.ok) return undefined;
+    try {
+      return normalizeAnalysis(r.document);
+    } catch {
+      return undefined;
+    }
+  };
+  // The layer tree shows the kept counts of the model's newest run, after a reload too.
+  const keptFromReports = () => {
+    const m = analyzer.current;
+    const entry = m ? runs.entries.find((e) => path.resolve(e.model) === path.resolve(m)) : undefined;
+    if (m && entry) layers.setKept(m, entry.summary.groups);
+  };
+  context.subscriptions.push(runs.onDidChangeTreeData(keptFromReports), analyzer.onDidChangeCurrent(keptFromReports));
+  runner = new RunController({ log, panelHost: () => panelHost, analysis: analysisOf, latestReport }, workerOptions, (model) => analyzer.setCurrent(model));
   context.subscriptions.push(
     runner,
     runner.onDidFinish((state) => {
+      if (state.summary && !state.summary.compareOnly) layers.setKept(state.model, state.summary.groups);
       runs.refreshSoon(200);
       void context.workspaceState.update(FINISHED_KEY, [state, ...finishedRuns().filter((r) => r.runId !== state.runId)].slice(0, 3));
     }),
@@ -157,13 +182,15 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   command('quboPrune.compareMethods', async (arg) => {
     const uri = await modelUri(arg);
-    if (uri) await runner.prune(uri, { compare: true });
+    if (uri) await runner.compare(uri);
   });
   command('quboPrune.cancel', () => runner.cancel());
   command('quboPrune.openReport', async (arg) => {
     if (arg instanceof vscode.Uri) {
       const text = await fs.readFile(arg.fsPath, 'utf8');
-      ReportPanel.show(panelHost, snapshotFromReport(JSON.parse(text), arg.fsPath));
+      const snap = snapshotFromReport(JSON.parse(text), arg.fsPath);
+      if (snap.summary) layers.setKept(snap.model, snap.summary.groups);
+      ReportPanel.show(panelHost, snap);
       return;
     }
     if (runner.latest) {

@@ -3,13 +3,15 @@
 // item reveals it in the report panel or the model editor.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { GroupCapacity } from '../protocol';
 import type { Analyzer } from './analyzer';
-import { describeLock, formatCount, normalizeAnalysis, type AnalysisView, type GroupRow, type LayerRow, type LockedRow } from './analysisModel';
+import { describeLock, formatCount, lockedSummary, normalizeAnalysis, shortLabel, type AnalysisView, type GroupRow, type LayerRow, type LockedRow } from './analysisModel';
+import { formatShape } from './runPlan';
 
 type Node =
   | { kind: 'status'; label: string; detail?: string; icon: string }
   | { kind: 'summary'; view: AnalysisView; model: string }
-  | { kind: 'section'; section: 'layers' | 'groups' | 'locked'; count: number }
+  | { kind: 'section'; section: 'layers' | 'groups' | 'locked'; count: number; channels?: number }
   | { kind: 'layer'; row: LayerRow }
   | { kind: 'group'; row: GroupRow }
   | { kind: 'lock'; row: LockedRow };
@@ -22,6 +24,8 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
   private children = new Map<Node, Node[]>();
   private parents = new Map<Node, Node>();
   private readonly subs: vscode.Disposable[] = [];
+  /** Kept channels per group of the last finished run of a model, shown beside its groups. */
+  private kept: { model: string; groups: Map<string, GroupCapacity> } | undefined;
 
   constructor(private readonly analyzer: Analyzer) {
     this.subs.push(
@@ -34,6 +38,17 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
 
   get model(): string | undefined {
     return this.analyzer.current;
+  }
+
+  /** Shows a run's kept counts on the groups of its model. */
+  setKept(model: string, groups: GroupCapacity[]): void {
+    this.kept = { model: path.resolve(model), groups: new Map(groups.map((g) => [g.id, g])) };
+    this.rebuild();
+  }
+
+  private keptOf(id: string): GroupCapacity | undefined {
+    const m = this.analyzer.current;
+    return m && this.kept && this.kept.model === path.resolve(m) ? this.kept.groups.get(id) : undefined;
   }
 
   private rebuild(): void {
@@ -49,7 +64,7 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
       try {
         const v = normalizeAnalysis(res.document);
         const mk = (section: 'layers' | 'groups' | 'locked', items: Node[]) => {
-          const s: Node = { kind: 'section', section, count: items.length };
+          const s: Node = { kind: 'section', section, count: items.length, ...(section === 'locked' ? { channels: v.totals.lockedChannels } : {}) };
           this.sections.set(section, s);
           this.children.set(s, items);
           for (const i of items) this.parents.set(i, s);
@@ -102,9 +117,10 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
       case 'summary': {
         const t = el.view.totals;
         const it = new vscode.TreeItem(path.basename(el.model));
-        it.description = `${formatCount(t.params)} params · ${formatCount(t.macs)} MACs`;
+        const at = formatShape(el.view.inputShape);
+        it.description = `${formatCount(t.params)} params · ${formatCount(t.macs)} MACs at ${at}`;
         it.tooltip = new vscode.MarkdownString(
-          `**${path.basename(el.model)}**\n\n| | |\n|---|---|\n| Parameters | ${formatCount(t.params)} |\n| MACs | ${formatCount(t.macs)} |\n| Layers | ${t.layers} |\n| Channel groups | ${t.groups} |\n| Prunable channels | ${t.prunableChannels} |\n| Locked channels | ${t.lockedChannels} |`,
+          `**${path.basename(el.model)}**\n\n| | |\n|---|---|\n| Parameters | ${formatCount(t.params)} |\n| MACs at input ${at} | ${formatCount(t.macs)} |\n| Layers | ${t.layers} |\n| Channel groups | ${t.groups} |\n| Prunable channels | ${t.prunableChannels} |\n| Locked channels | ${lockedSummary(t.lockedChannels, el.view.locked.length)} |`,
         );
         it.iconPath = new vscode.ThemeIcon('circuit-board');
         it.resourceUri = vscode.Uri.file(el.model);
@@ -112,16 +128,19 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
         return it;
       }
       case 'section': {
-        const label = el.section === 'layers' ? 'Layers' : el.section === 'groups' ? 'Channel groups' : 'Locked channels';
-        const it = new vscode.TreeItem(`${label} (${el.count})`, el.section === 'locked' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
+        // Locked: counted in channels as the inspector does, with the number of sources beside it.
+        const text = el.section === 'layers' ? `Layers (${el.count})` : el.section === 'groups' ? `Channel groups (${el.count})` : `Locked channels: ${lockedSummary(el.channels ?? 0, el.count)}`;
+        const it = new vscode.TreeItem(text, el.section === 'locked' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded);
         it.id = `section:${el.section}`;
         return it;
       }
       case 'layer': {
         const r = el.row;
-        const it = new vscode.TreeItem(r.node);
+        const it = new vscode.TreeItem(shortLabel(r.node));
         it.id = `layer:${r.node}`;
-        it.description = `${r.op} ${r.inChannels ?? '?'}→${r.outChannels ?? '?'} · ${formatCount(r.params)} params · ${formatCount(r.macs)} MACs`;
+        const k = r.group !== undefined ? this.keptOf(r.group) : undefined;
+        it.description = `${r.op} ${r.inChannels ?? '?'}→${k ? `${k.kept}/` : ''}${r.outChannels ?? '?'} · ${formatCount(r.params)} params`;
+        it.accessibilityInformation = { label: `${r.node}, ${it.description}` };
         const lockText = r.locked ? `locked: ${describeLock(r.locked.reason, r.locked.detail)}` : '';
         const status = r.group !== undefined ? `prunable, group \`${r.group}\`${lockText ? `; partly ${lockText}` : ''}` : lockText || `output channels not a pruning variable (${r.status ?? 'unknown'})`;
         it.tooltip = new vscode.MarkdownString(`**${r.node}** (${r.op})\n\nchannels ${r.inChannels ?? '?'} → ${r.outChannels ?? '?'}${r.kernel ? `, kernel ${r.kernel.join('×')}` : ''}\n\n${formatCount(r.params)} parameters, ${formatCount(r.macs)} MACs\n\n${status}`);
@@ -132,17 +151,22 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
       }
       case 'group': {
         const r = el.row;
-        const it = new vscode.TreeItem(r.id);
+        const it = new vscode.TreeItem(shortLabel(r.id));
         it.id = `group:${r.id}`;
-        it.description = `${r.channels} ch${r.params !== undefined ? ` · ${formatCount(r.params)} params` : ''}${r.macs !== undefined ? ` · ${formatCount(r.macs)} MACs` : ''}`;
-        it.tooltip = new vscode.MarkdownString(`**${r.id}**: ${r.channels} prunable channels\n\nproduced by ${r.producers.join(', ') || '?'}\n\nconsumed by ${r.consumers.join(', ') || '?'}`);
+        const k = this.keptOf(r.id);
+        // Short, so the label keeps its room; params and MACs are in the tooltip.
+        it.description = k ? `kept ${k.kept} of ${r.channels} ch` : `${r.channels} ch`;
+        it.accessibilityInformation = { label: `${r.id}, ${it.description}` };
+        it.tooltip = new vscode.MarkdownString(
+          `**${r.id}**: ${r.channels} prunable channels${k ? `, ${k.kept} kept by the last run` : ''}\n\n${r.params !== undefined ? `${formatCount(r.params)} params` : ''}${r.macs !== undefined ? ` · ${formatCount(r.macs)} MACs at ${formatShape(this.currentShape())}` : ''}\n\nproduced by ${r.producers.join(', ') || '?'}\n\nconsumed by ${r.consumers.join(', ') || '?'}`,
+        );
         it.iconPath = new vscode.ThemeIcon('symbol-array');
         if (model) it.command = { command: 'quboPrune.revealLayer', title: 'Reveal in report', arguments: [model, r.id] };
         return it;
       }
       case 'lock': {
         const r = el.row;
-        const it = new vscode.TreeItem(r.source);
+        const it = new vscode.TreeItem(shortLabel(r.source));
         it.id = `locked:${r.source}:${r.tensor}`;
         it.description = `${r.channels} ch · ${r.reason}`;
         it.tooltip = describeLock(r.reason, r.detail);
@@ -150,6 +174,11 @@ export class LayersTreeProvider implements vscode.TreeDataProvider<Node>, vscode
         return it;
       }
     }
+  }
+
+  private currentShape(): number[] | undefined {
+    const s = this.roots[0];
+    return s?.kind === 'summary' ? s.view.inputShape : undefined;
   }
 
   dispose(): void {

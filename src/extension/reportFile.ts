@@ -2,7 +2,9 @@
 // such file (untrusted JSON) into a row of the runs tree and into a panel snapshot, so a finished
 // run opens in the same report panel as a live one. No vscode import.
 import * as path from 'node:path';
-import { initialViewState, STAGES, type MetricSet, type RunSummary, type RunViewState, type StageName } from '../protocol';
+import { finalEnergyTrace, initialViewState, STAGES, type MetricSet, type PruneSettings, type RunSummary, type RunViewState, type StageName } from '../protocol';
+import { DEFAULT_PRESET, PresetError, resolvePreset } from '../core/presets';
+import { formatCount } from './analysisModel';
 
 export const REPORT_SUFFIX = '.report.json';
 
@@ -75,20 +77,90 @@ export function summaryFromReport(doc: unknown, file: string): RunSummary {
   if (Array.isArray(s.comparison)) {
     summary.comparison = s.comparison.filter(isObj).map((r) => {
       const row: NonNullable<RunSummary['comparison']>[number] = { method: String(r.method ?? '?'), params: num(r.params) ?? 0, macs: num(r.macs) ?? 0, seconds: num(r.seconds) ?? 0 };
-      for (const k of ['psnr', 'ssim', 'accuracy'] as const) {
+      for (const k of ['psnr', 'ssim', 'accuracy', 'latencyMs'] as const) {
         const x = num(r[k]);
         if (x !== undefined) row[k] = x;
       }
       return row;
     });
   }
+  const ev = evaluationFromReport(isObj(s.evaluation) ? s.evaluation : undefined, isObj(s.data) ? s.data : undefined, settings);
+  if (ev) summary.evaluation = ev;
   return summary;
+}
+
+const ints = (v: unknown): number[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && (x as number) > 0) ? (v as number[]) : undefined);
+
+/**
+ * Where a report's metrics were measured. Reports written before the `evaluation` field carry the
+ * data summary, from which the split and crops are known; the input shape is then the crop's.
+ */
+function evaluationFromReport(ev: Obj | undefined, data: Obj | undefined, settings: Obj): RunSummary['evaluation'] {
+  if (ev) {
+    const shape = ints(ev.inputShape);
+    const images = num(ev.images);
+    if (shape && images !== undefined) {
+      const patch = ints(ev.patch);
+      return { split: 'test', images, samples: num(ev.samples) ?? images, patch: patch && patch.length === 2 ? [patch[0]!, patch[1]!] : null, inputShape: shape };
+    }
+  }
+  if (!data || !isObj(data.splits) || !isObj(data.splits.test)) return undefined;
+  const images = num(data.splits.test.images);
+  if (images === undefined) return undefined;
+  const patch = ints(data.patch);
+  const channels = num(data.channels) ?? 3;
+  const p = patch && patch.length === 2 ? ([patch[0]!, patch[1]!] as [number, number]) : null;
+  const size = p ?? (num(settings.patch) !== undefined ? [num(settings.patch)!, num(settings.patch)!] : undefined);
+  if (!size) return undefined;
+  return { split: 'test', images, samples: num(data.splits.test.samples) ?? images, patch: p, inputShape: [1, channels, size[0]!, size[1]!] };
 }
 
 export function metricLine(before: MetricSet, after: MetricSet): string {
   if (before.psnr !== undefined && after.psnr !== undefined) return `PSNR ${before.psnr.toFixed(2)} → ${after.psnr.toFixed(2)} dB`;
   if (before.accuracy !== undefined && after.accuracy !== undefined) return `accuracy ${(before.accuracy * 100).toFixed(1)} → ${(after.accuracy * 100).toFixed(1)}%`;
-  return `params ${before.params} → ${after.params}`;
+  return `params ${formatCount(before.params)} → ${formatCount(after.params)}`;
+}
+
+/** The done notification's summary: 'PSNR 33.53 → 25.69 dB, params 57.4k → 24.6k'. */
+export function describeOutcome(s: RunSummary): string {
+  const m = metricLine(s.before, s.after);
+  return m.startsWith('params ') ? m : `${m}, params ${formatCount(s.before.params)} → ${formatCount(s.after.params)}`;
+}
+
+/** A compare-only run in one line: the best row by the task's metric and how many methods ran. */
+export function describeComparison(s: RunSummary): string {
+  const rows = s.comparison ?? [];
+  const score = (r: (typeof rows)[number]) => r.psnr ?? r.accuracy ?? -Infinity;
+  const best = rows.reduce<(typeof rows)[number] | undefined>((b, r) => (b === undefined || score(r) > score(b) ? r : b), undefined);
+  const metric = best?.psnr !== undefined ? `PSNR ${best.psnr.toFixed(2)} dB` : best?.accuracy !== undefined ? `accuracy ${(best.accuracy * 100).toFixed(1)}%` : '';
+  return `${rows.length} methods at ${Math.round(s.sparsity * 1000) / 10}% sparsity${best && metric ? `, best ${best.method} (${metric})` : ''}`;
+}
+
+export interface CompareBasis {
+  model: string;
+  output: string;
+  data: string;
+  preset: string;
+  settings: PruneSettings;
+}
+
+/**
+ * What "Compare methods" reuses of a finished run: its settings (so calibration and importance are
+ * the same), its data folder and its output (named in the panel; nothing is written).
+ */
+export function compareBasisFromReport(doc: unknown, file: string): CompareBasis {
+  const summary = summaryFromReport(doc, file);
+  const raw = doc as Obj;
+  const data = isObj(raw.data) && typeof raw.data.root === 'string' ? raw.data.root : undefined;
+  if (!data) throw new ReportFileError(`${file}: the report names no data folder`);
+  let settings: PruneSettings;
+  try {
+    settings = resolvePreset(DEFAULT_PRESET, {}, isObj(raw.settings) ? raw.settings : {}).settings;
+  } catch (err) {
+    if (err instanceof PresetError) throw new ReportFileError(`${file}: its settings are not valid: ${err.message}`);
+    throw err;
+  }
+  return { model: summary.model, output: summary.output, data: path.resolve(path.dirname(file), data), preset: summary.preset, settings };
 }
 
 export function runListEntry(doc: unknown, file: string): RunListEntry {
@@ -125,8 +197,10 @@ export function snapshotFromReport(doc: unknown, file: string): RunViewState {
   const energy = isObj(raw.search) ? raw.search.trace : isObj(raw.traces) ? raw.traces.energy : undefined;
   const refine = isObj(raw.refinement) ? raw.refinement.trace : isObj(raw.traces) ? raw.traces.refine : undefined;
   if (Array.isArray(energy)) {
-    state.energy = energy.filter((p): p is Obj => isObj(p) && num(p.iteration) !== undefined && num(p.energy) !== undefined).map((p) => ({ iteration: p.iteration as number, energy: p.energy as number }));
+    const points = energy.filter((p): p is Obj => isObj(p) && num(p.iteration) !== undefined && num(p.energy) !== undefined).map((p) => ({ iteration: p.iteration as number, energy: p.energy as number }));
+    state.energy = finalEnergyTrace(points, isObj(raw.search) ? num(raw.search.iterations) : undefined);
   }
+  state.refineMetric = summary.before.psnr !== undefined ? 'psnr' : 'accuracy';
   if (Array.isArray(refine)) {
     state.refine = refine
       .filter((p): p is Obj => isObj(p) && num(p.evaluations) !== undefined && num(p.best) !== undefined)

@@ -103,12 +103,12 @@ export class ReportPanel implements vscode.Disposable {
   private setTitle(): void {
     const s = this.state;
     const name = s ? s.model.split(/[\\/]/).pop() : undefined;
-    this.panel.title = name ? `Prune: ${name}${s?.status === 'running' ? ' (running)' : ''}` : 'QUBO Prune Report';
+    this.panel.title = name ? `${s?.compareOnly ? 'Compare' : 'Prune'}: ${name}${s?.status === 'running' ? ' (running)' : ''}` : 'QUBO Prune Report';
   }
 
   /** Replaces the shown state; snapshots are coalesced to at most one per 150 ms unless `now`. */
   update(state: RunViewState, now = false): void {
-    const titleChange = state.status !== this.state?.status || state.model !== this.state?.model;
+    const titleChange = state.status !== this.state?.status || state.model !== this.state?.model || state.compareOnly !== this.state?.compareOnly;
     if (state.runId !== this.state?.runId) this.highlightId = undefined;
     this.state = state;
     if (titleChange) this.setTitle();

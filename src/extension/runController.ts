@@ -4,20 +4,30 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PipelineEvent, PruneRequest, RunSummary, RunViewState } from '../protocol';
+import type { PipelineEvent, PruneRequest, RunViewState } from '../protocol';
 import { startPrune, type WorkerClientOptions, type WorkerOutcome, type WorkerRun } from '../worker/client';
+import type { AnalysisView } from './analysisModel';
 import { getSettings, reportSettingsError, requireTrust } from './config';
-import { metricLine } from './reportFile';
+import { compareBasisFromReport, describeComparison, describeOutcome } from './reportFile';
 import { ReportPanel, type ReportPanelHost } from './reportPanel';
+import { DATA_LAYOUT_HINT, dataFolderHint, describeEstimate, estimateCost, parseSparsityPercent, percent } from './runPlan';
 import { endNotice, RunTracker, secondRunMessage } from './runState';
-import { buildPruneRequest, dataFolderSettingValue, describeSettings, presetChoices, resolveDataFolder, SECTION, type ExtensionSettings } from './settingsMapping';
+import { buildPruneRequest, dataFolderSettingValue, describeSettings, presetChoices, resolveDataFolder, resolveRunSettings, SECTION, type ExtensionSettings } from './settingsMapping';
 
 export interface RunOptions {
   /** Preset name; undefined = the configured default. */
   preset?: string;
   /** Show the preset QuickPick first. */
   pickPreset?: boolean;
-  compare?: boolean;
+}
+
+export interface RunControllerHost {
+  log: vscode.LogOutputChannel;
+  panelHost: () => ReportPanelHost;
+  /** The model's analysis (for the confirm step's estimate); undefined when it fails. */
+  analysis: (model: string) => Promise<AnalysisView | undefined>;
+  /** The newest report file of a run of `model`, if any. */
+  latestReport: (model: string) => Promise<string | undefined>;
 }
 
 interface ActiveRun {
@@ -36,7 +46,7 @@ export class RunController implements vscode.Disposable {
   private counter = 0;
 
   constructor(
-    private readonly host: { log: vscode.LogOutputChannel; panelHost: () => ReportPanelHost },
+    private readonly host: RunControllerHost,
     private readonly workerOptions: () => WorkerClientOptions,
     private readonly onModelChosen: (model: string) => void,
   ) {
@@ -63,14 +73,18 @@ export class RunController implements vscode.Disposable {
     this.active.run.cancel();
   }
 
+  /** True when a run is going (after telling the user what they can do about it). */
+  private async busy(uri: vscode.Uri): Promise<boolean> {
+    if (!this.active) return false;
+    const pick = await vscode.window.showWarningMessage(secondRunMessage({ model: this.active.request.model, status: this.active.tracker.statusText() }, uri.fsPath), 'Show Report', 'Cancel It');
+    if (pick === 'Show Report') ReportPanel.show(this.host.panelHost(), this.active.tracker.state);
+    if (pick === 'Cancel It') this.cancel();
+    return true;
+  }
+
   async prune(uri: vscode.Uri, opts: RunOptions = {}): Promise<void> {
     if (!requireTrust('pruning')) return;
-    if (this.active) {
-      const pick = await vscode.window.showWarningMessage(secondRunMessage({ model: this.active.request.model, status: this.active.tracker.statusText() }, uri.fsPath), 'Show Report', 'Cancel It');
-      if (pick === 'Show Report') ReportPanel.show(this.host.panelHost(), this.active.tracker.state);
-      if (pick === 'Cancel It') this.cancel();
-      return;
-    }
+    if (await this.busy(uri)) return;
     const model = uri.fsPath;
     const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
     let settings: ExtensionSettings;
@@ -83,9 +97,11 @@ export class RunController implements vscode.Disposable {
         if (!picked) return;
         preset = picked;
       }
+      const plan = await this.confirm(model, settings, preset);
+      if (!plan) return;
       const data = await this.dataFolder(settings, folder);
       if (!data) return;
-      request = buildPruneRequest({ model, data, settings, preset, compare: !!opts.compare });
+      request = buildPruneRequest({ model, data, settings, preset: plan.preset, compare: false, ...(plan.sparsity !== undefined ? { overrides: { sparsity: plan.sparsity } } : {}) });
     } catch (err) {
       if (!reportSettingsError(err, this.host.log)) {
         this.host.log.error(`could not start: ${(err as Error).message}`);
@@ -108,6 +124,91 @@ export class RunController implements vscode.Disposable {
     this.start(request);
   }
 
+  /**
+   * "Compare methods": the baselines at the sparsity of the model's last run, on its data and with
+   * its settings (so the same importance), selected and evaluated without refinement or export;
+   * nothing is written. Without a previous run, the default preset and the data folder are used.
+   */
+  async compare(uri: vscode.Uri): Promise<void> {
+    if (!requireTrust('comparing methods')) return;
+    if (await this.busy(uri)) return;
+    const model = uri.fsPath;
+    const folder = vscode.workspace.getWorkspaceFolder(uri) ?? vscode.workspace.workspaceFolders?.[0];
+    let request: PruneRequest | undefined;
+    try {
+      const file = await this.host.latestReport(model);
+      if (file) {
+        const basis = compareBasisFromReport(JSON.parse(await fs.promises.readFile(file, 'utf8')), file);
+        if (fs.existsSync(basis.data)) {
+          request = { model, data: basis.data, out: basis.output, presetName: basis.preset, settings: basis.settings, compare: true, mode: 'compare-only', timeBudgetSeconds: 0 };
+          this.host.log.info(`compare: using the settings and data of ${file}`);
+        } else this.host.log.warn(`compare: the data folder of ${file} (${basis.data}) is gone; using the settings`);
+      }
+      if (!request) {
+        const settings = getSettings(uri);
+        const data = await this.dataFolder(settings, folder);
+        if (!data) return;
+        request = { ...buildPruneRequest({ model, data, settings, preset: settings.defaultPreset, compare: true }), mode: 'compare-only' };
+      }
+    } catch (err) {
+      if (!reportSettingsError(err, this.host.log)) {
+        this.host.log.error(`could not start the comparison: ${(err as Error).message}`);
+        void vscode.window.showErrorMessage(`QUBO Prune: ${(err as Error).message}`);
+      }
+      return;
+    }
+    this.start(request);
+  }
+
+  /**
+   * The step before a run: preset, sparsity and the cost they are expected to leave, with ways to
+   * change the sparsity or the preset. Undefined when the user backs out.
+   */
+  private async confirm(model: string, settings: ExtensionSettings, preset: string): Promise<{ preset: string; sparsity?: number } | undefined> {
+    const analysis = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Analyzing ${path.basename(model)}` }, () => this.host.analysis(model).catch(() => undefined));
+    let sparsity: number | undefined;
+    for (;;) {
+      const rs = resolveRunSettings(settings, preset, sparsity !== undefined ? { sparsity } : {}).settings;
+      const est = analysis ? estimateCost(analysis, rs.sparsity) : undefined;
+      type Item = vscode.QuickPickItem & { action: 'start' | 'sparsity' | 'preset' };
+      const items: Item[] = [
+        {
+          label: '$(play) Start pruning',
+          description: `preset ${preset} · ${percent(rs.sparsity)} filter sparsity`,
+          // Numbers first: a long detail line is cut at the QuickPick's width.
+          detail: est ? `Estimated: ${describeEstimate(est)}` : 'No estimate: the model could not be analyzed',
+          action: 'start',
+        },
+        { label: '$(edit) Change sparsity…', description: `now ${percent(rs.sparsity)}`, detail: 'The fraction of prunable channels to remove', action: 'sparsity' },
+        { label: '$(list-selection) Change preset…', description: `now ${preset}`, detail: describeSettings(rs), action: 'preset' },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: `QUBO Prune: prune ${path.basename(model)}`, placeHolder: `Preset ${preset}: ${describeSettings(rs)}`, ignoreFocusOut: true, matchOnDescription: true, matchOnDetail: true });
+      if (!pick) return undefined;
+      if (pick.action === 'start') return sparsity !== undefined ? { preset, sparsity } : { preset };
+      if (pick.action === 'preset') {
+        const p = await this.pickPreset(settings);
+        if (p) {
+          preset = p;
+          sparsity = undefined;
+        }
+        continue;
+      }
+      const typed = await vscode.window.showInputBox({
+        title: 'QUBO Prune: filter sparsity',
+        prompt: 'Percent of the prunable channels to remove (1–95); locked channels always stay',
+        value: String(Math.round(rs.sparsity * 1000) / 10),
+        ignoreFocusOut: true,
+        validateInput: (v) => {
+          const r = parseSparsityPercent(v);
+          return typeof r === 'string' ? r : undefined;
+        },
+      });
+      if (typed === undefined) continue;
+      const r = parseSparsityPercent(typed);
+      if (typeof r === 'number') sparsity = r;
+    }
+  }
+
   private async pickPreset(settings: ExtensionSettings): Promise<string | undefined> {
     const items = presetChoices(settings).map((c) => ({
       label: c.name,
@@ -115,7 +216,7 @@ export class RunController implements vscode.Disposable {
       detail: c.description === describeSettings(c.settings) ? c.description : `${c.description} — ${describeSettings(c.settings)}`,
       name: c.name,
     }));
-    const pick = await vscode.window.showQuickPick(items, { title: 'QUBO Prune: choose a preset', placeHolder: 'Presets come from the built-ins and quboPrune.presets', matchOnDetail: true });
+    const pick = await vscode.window.showQuickPick(items, { title: 'QUBO Prune: choose a preset', placeHolder: 'Presets come from the built-ins and quboPrune.presets', matchOnDetail: true, ignoreFocusOut: true });
     return pick?.name;
   }
 
@@ -129,30 +230,55 @@ export class RunController implements vscode.Disposable {
         if (pick !== 'Choose Folder…') return undefined;
       } else return configured;
     }
-    const picked = await vscode.window.showOpenDialog({
-      canSelectFiles: false,
-      canSelectFolders: true,
-      canSelectMany: false,
-      defaultUri: folder?.uri,
-      openLabel: 'Use as calibration data',
-      title: 'QUBO Prune: folder with calibration/validation images',
+    type Item = vscode.QuickPickItem & { folder?: string };
+    const found = root ? await findDataFolders(root) : [];
+    const items: Item[] = [
+      ...found.map((f) => ({ label: `$(folder) ${dataFolderSettingValue(f.folder, root)}`, description: f.hint, folder: f.folder })),
+      { label: '$(folder-opened) Browse…', description: 'any folder on this machine', detail: 'Splits calib/ val/ test/ each in one of the layouts; noisy/ + clean/ (or input/ + target/) pairs; one folder per class; plain images get synthetic noise' },
+    ];
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'QUBO Prune: folder with the calibration, validation and test images',
+      placeHolder: DATA_LAYOUT_HINT,
+      ignoreFocusOut: true,
     });
-    const chosen = picked?.[0]?.fsPath;
+    if (!pick) return undefined;
+    let chosen = pick.folder;
+    if (!chosen) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFiles: false,
+        canSelectFolders: true,
+        canSelectMany: false,
+        defaultUri: folder?.uri,
+        openLabel: 'Use as calibration data',
+        title: `QUBO Prune: data folder. ${DATA_LAYOUT_HINT}`,
+      });
+      chosen = picked?.[0]?.fsPath;
+    }
     if (!chosen) return undefined;
     const value = dataFolderSettingValue(chosen, root);
-    void vscode.window.showInformationMessage(`Remember '${value}' as the calibration data folder in the workspace settings?`, 'Remember', 'Not Now').then(async (pick) => {
-      if (pick !== 'Remember') return;
-      await vscode.workspace.getConfiguration(SECTION, folder?.uri).update('dataFolder', value, folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Workspace);
-      this.host.log.info(`saved quboPrune.dataFolder = ${value}`);
+    const where = folder ? `the settings of the folder '${folder.name}' (.vscode/settings.json)` : 'the workspace settings';
+    void vscode.window.showInformationMessage(`Remember '${value}' as the calibration data folder in ${where}?`, 'Remember', 'Not Now').then(async (answer) => {
+      if (answer !== 'Remember') return;
+      try {
+        await vscode.workspace.getConfiguration(SECTION, folder?.uri).update('dataFolder', value, folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Workspace);
+        this.host.log.info(`saved quboPrune.dataFolder = ${value}`);
+      } catch (err) {
+        // A write that fails silently makes every later run ask again with no hint why.
+        const message = (err as Error).message;
+        this.host.log.error(`could not save quboPrune.dataFolder: ${message}`);
+        const open = await vscode.window.showErrorMessage(`QUBO Prune: could not remember the data folder: ${message}`, 'Open Settings');
+        if (open) void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.dataFolder`);
+      }
     });
     return chosen;
   }
 
   private start(request: PruneRequest): void {
     const runId = `${Date.now().toString(36)}-${++this.counter}`;
-    const tracker = new RunTracker(runId, request.model, request.presetName, request.out);
+    const compareOnly = request.mode === 'compare-only';
+    const tracker = new RunTracker(runId, request.model, request.presetName, request.out, new Date(), compareOnly);
     const log = this.host.log;
-    log.info(`run ${runId}: ${request.model} with preset '${request.presetName}' (${describeSettings(request.settings)}), data ${request.data}, output ${request.out}${request.compare ? ', with baselines' : ''}`);
+    log.info(`run ${runId}: ${compareOnly ? 'compare methods on ' : ''}${request.model} with preset '${request.presetName}' (${describeSettings(request.settings)}), data ${request.data}, ${compareOnly ? 'nothing written' : `output ${request.out}`}${request.compare ? ', with baselines' : ''}`);
     this.onModelChosen(request.model);
     ReportPanel.show(this.host.panelHost(), tracker.state);
     const progressListeners = new Set<() => void>();
@@ -177,7 +303,7 @@ export class RunController implements vscode.Disposable {
     this.updateStatus(tracker);
 
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Pruning ${path.basename(request.model)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `${compareOnly ? 'Comparing methods on' : 'Pruning'} ${path.basename(request.model)}`, cancellable: true },
       (progress, token) =>
         new Promise<void>((resolve) => {
           token.onCancellationRequested(() => run.cancel());
@@ -224,6 +350,13 @@ export class RunController implements vscode.Disposable {
     const log = this.host.log;
     const name = path.basename(request.model);
     const outcome = state.summary && state.status === 'done' ? { kind: 'done' as const, summary: state.summary } : undefined;
+    if (outcome?.summary.compareOnly) {
+      log.info(`run ${runId} compared methods in ${outcome.summary.seconds.toFixed(1)} s; nothing written`);
+      void vscode.window.showInformationMessage(`Compared methods on ${name}: ${describeComparison(outcome.summary)}. Nothing was written.`, 'Open Report').then((pick) => {
+        if (pick === 'Open Report') ReportPanel.show(this.host.panelHost(), state);
+      });
+      return;
+    }
     if (outcome) {
       log.info(`run ${runId} done in ${outcome.summary.seconds.toFixed(1)} s: ${describeOutcome(outcome.summary)}; wrote ${outcome.summary.output}`);
       void vscode.window.showInformationMessage(`Pruned ${name}: ${describeOutcome(outcome.summary)}.`, 'Open Report', 'Reveal Pruned Model').then((pick) => {
@@ -260,8 +393,29 @@ export class RunController implements vscode.Disposable {
   }
 }
 
-function describeOutcome(s: RunSummary): string {
-  return `${metricLine(s.before, s.after)}, params ${s.before.params} → ${s.after.params}`;
+/** Candidate data folders: the workspace folder and its sub-folders (two levels) that look like one. */
+async function findDataFolders(root: string): Promise<{ folder: string; hint: string }[]> {
+  const out: { folder: string; hint: string }[] = [];
+  const visit = async (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    const hint = dataFolderHint(entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)));
+    if (hint && dir !== root) {
+      out.push({ folder: dir, hint });
+      return;
+    }
+    if (depth >= 2) return;
+    for (const e of entries) {
+      if (out.length >= 20) return;
+      if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules') await visit(path.join(dir, e.name), depth + 1);
+    }
+  };
+  await visit(root, 0);
+  return out;
 }
 
 function logEvent(log: vscode.LogOutputChannel, e: PipelineEvent): void {

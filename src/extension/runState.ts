@@ -3,12 +3,14 @@
 import * as path from 'node:path';
 import { applyEvent, initialViewState, type PipelineEvent, type RunViewState } from '../protocol';
 import type { WorkerOutcome } from '../worker/client';
+import { formatDuration, runClock } from './runPlan';
 
 export class RunTracker {
   private s: RunViewState;
 
-  constructor(runId: string, model: string, preset: string, output?: string, startedAt = new Date()) {
+  constructor(runId: string, model: string, preset: string, output?: string, startedAt = new Date(), compareOnly = false) {
     this.s = initialViewState(runId, model, preset);
+    if (compareOnly) this.s.compareOnly = true;
     if (output !== undefined) this.s.output = output;
     this.s.startedAt = startedAt.toISOString();
   }
@@ -21,10 +23,10 @@ export class RunTracker {
     return this.s.status !== 'running';
   }
 
-  onEvent(event: PipelineEvent): void {
+  onEvent(event: PipelineEvent, nowMs = Date.now()): void {
     // Events that arrive after the end (a late log line) must not reopen a finished run.
     if (this.finished && event.type !== 'log') return;
-    this.s = applyEvent(this.s, event);
+    this.s = applyEvent(this.s, event, nowMs);
   }
 
   finish(outcome: WorkerOutcome): void {
@@ -72,12 +74,14 @@ export class RunTracker {
     return st.length ? sum / st.length : 0;
   }
 
-  /** Short text such as 'search 45%' for the status bar. */
-  statusText(): string {
+  /** Short text such as 'refine 45% · 0:42 · ≈0:15 left' for the status bar and the notification. */
+  statusText(nowMs = Date.now()): string {
     if (this.s.status !== 'running') return this.s.status;
     const running = this.s.stages.find((x) => x.status === 'running');
     if (!running) return 'starting';
-    return `${running.name} ${Math.round(running.fraction * 100)}%`;
+    const clock = runClock(this.s, nowMs);
+    const time = clock ? ` · ${formatDuration(clock.elapsedSeconds)}${clock.stageEtaSeconds !== undefined ? ` · ≈${formatDuration(clock.stageEtaSeconds)} left` : ''}` : '';
+    return `${running.name} ${running.message ? `${running.message} ` : ''}${Math.round(running.fraction * 100)}%${time}`;
   }
 }
 

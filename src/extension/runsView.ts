@@ -3,7 +3,9 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { formatCount } from './analysisModel';
 import { REPORT_SUFFIX, runListEntry, type RunListEntry } from './reportFile';
+import { formatShape } from './runPlan';
 
 type Item = { kind: 'run'; entry: RunListEntry; mtime: number } | { kind: 'bad'; file: string; message: string };
 
@@ -74,7 +76,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Item>, vscode.D
     it.description = `${e.preset} · ${(e.sparsity * 100).toFixed(0)}% · ${e.metricLine}`;
     const rel = vscode.workspace.asRelativePath(e.output);
     it.tooltip = new vscode.MarkdownString(
-      `**${path.basename(e.output)}**\n\n- model: \`${vscode.workspace.asRelativePath(e.model)}\`\n- preset: ${e.preset} (${e.method})\n- sparsity: ${(e.sparsity * 100).toFixed(1)}%\n- ${e.metricLine}\n- params: ${e.summary.before.params} → ${e.summary.after.params}\n- output: \`${rel}\`${e.finishedAt ? `\n- finished: ${e.finishedAt}` : ''}`,
+      `**${path.basename(e.output)}**\n\n- model: \`${vscode.workspace.asRelativePath(e.model)}\`\n- preset: ${e.preset} (${e.method})\n- sparsity: ${(e.sparsity * 100).toFixed(1)}%\n- ${e.metricLine}\n- params: ${formatCount(e.summary.before.params)} → ${formatCount(e.summary.after.params)}${e.summary.evaluation ? `\n- measured on the test split (${e.summary.evaluation.images} images), MACs at ${formatShape(e.summary.evaluation.inputShape)}` : ''}\n- output: \`${rel}\`${e.finishedAt ? `\n- finished: ${e.finishedAt}` : ''}`,
     );
     it.iconPath = new vscode.ThemeIcon('pass');
     it.contextValue = 'run';

@@ -139,10 +139,13 @@ export function presetChoices(s: ExtensionSettings): PresetChoice[] {
   return out;
 }
 
-/** The settings of one run: preset resolved, then the provider setting when it is not 'auto'. */
-export function resolveRunSettings(s: ExtensionSettings, presetName: string): { name: string; settings: PruneSettings } {
+/**
+ * The settings of one run: preset resolved, then the provider setting when it is not 'auto', then
+ * what the user changed in the confirm step (`extra`, e.g. the sparsity).
+ */
+export function resolveRunSettings(s: ExtensionSettings, presetName: string, extra: PresetOverrides = {}): { name: string; settings: PruneSettings } {
   try {
-    const overrides = s.provider !== 'auto' ? { provider: s.provider } : {};
+    const overrides = { ...(s.provider !== 'auto' ? { provider: s.provider } : {}), ...extra };
     return resolvePreset(presetName, s.presets, overrides);
   } catch (err) {
     return fromPresetError(err);
@@ -198,8 +201,9 @@ export function buildPruneRequest(args: {
   preset: string;
   compare: boolean;
   timeBudgetSeconds?: number;
+  overrides?: PresetOverrides;
 }): PruneRequest {
-  const { name, settings } = resolveRunSettings(args.settings, args.preset);
+  const { name, settings } = resolveRunSettings(args.settings, args.preset, args.overrides);
   return {
     model: args.model,
     data: args.data,

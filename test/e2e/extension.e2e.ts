@@ -89,9 +89,9 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     // A model cut short, as a failed download would leave it.
     fs.writeFileSync(path.join(ws, BROKEN), fs.readFileSync(path.join(ROOT, 'test', 'fixtures', MODEL)).subarray(0, 4000));
     fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'data'), path.join(ws, 'data'), { recursive: true });
-    // Settings exist before the server starts, so the extension host sees them at once.
+    // Settings exist before the server starts, so the extension host sees them at once. No data
+    // folder: the first run asks for it, as it does for a new user, and the test remembers it.
     writeJson(path.join(ws, '.vscode', 'settings.json'), {
-      'quboPrune.dataFolder': 'data',
       'quboPrune.defaultPreset': 'fast',
       'quboPrune.presets': { e2e: E2E_PRESET },
       'quboPrune.analysisSize': 64,
@@ -159,7 +159,7 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     await shot('model-inspector');
   });
 
-  test('Prune with preset… from the Explorer: live report, final metrics, pruned file, run in the sidebar', async () => {
+  test('Prune with preset… from the Explorer: confirm step, data folder remembered, live report with clock, final metrics, pruned file, run in the sidebar', async () => {
     const pick = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'e2e' }).first();
     // A webview that finishes loading can take the focus, and a QuickPick closes when it loses
     // it; a user would open the menu again, and so does the test.
@@ -179,7 +179,39 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     // The built-ins and the workspace preset are offered.
     for (const name of ['fast', 'balanced', 'thorough']) assert.ok(await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).count(), name);
     await pick.click();
-    log('preset e2e chosen; run started');
+    log('preset e2e chosen');
+
+    // The confirm step: preset, sparsity and the predicted cost, with a way to change the sparsity.
+    const start = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Start pruning' }).first();
+    await start.waitFor({ timeout: 60_000 });
+    const startText = (await start.textContent()) ?? '';
+    assert.match(startText, /preset e2e · 36% filter sparsity/, startText);
+    assert.match(startText, /Estimated: params 57\.4k → \d+(\.\d+)?k · MACs 233\.6M → \d+(\.\d+)?M at 1×3×64×64/, startText);
+    await shot('confirm-step');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Change sparsity' }).first().click();
+    const input = page.locator('.quick-input-widget input').first();
+    await waitFor('the sparsity input box', async () => (await input.inputValue().catch(() => '')) === '36', 30_000);
+    await input.fill('40');
+    await page.keyboard.press('Enter');
+    const start40 = page.locator('.quick-input-widget .monaco-list-row', { hasText: '40% filter sparsity' }).first();
+    await start40.waitFor({ timeout: 30_000 });
+    await start40.click();
+    log('sparsity changed to 40%; started');
+
+    // No data folder configured: the picker offers the workspace's data folder and says what it accepts.
+    const dataRow = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'splits: calib, test, val' }).first();
+    await dataRow.waitFor({ timeout: 30_000 });
+    const placeholder = (await page.locator('.quick-input-widget input').first().getAttribute('placeholder')) ?? '';
+    assert.match(placeholder, /Layouts: calib\/val\/test splits · noisy\+clean pairs · class folders · images/, placeholder);
+    await shot('data-folder-picker');
+    await dataRow.click();
+    const remember = page.locator('.notifications-toasts .notification-toast', { hasText: "Remember 'data'" }).first();
+    await remember.waitFor({ timeout: 30_000 });
+    await shot('remember-data-folder');
+    await remember.locator('.monaco-button', { hasText: 'Remember' }).first().click();
+    const settingsFile = path.join(ws, '.vscode', 'settings.json');
+    await waitFor('quboPrune.dataFolder saved', async () => JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['quboPrune.dataFolder'] === 'data', 30_000);
+    log('data folder remembered in .vscode/settings.json');
 
     const report = await webviewFrame(page, 'report', 60_000);
     // Mid-run: wait for the capacity search to have produced bars, then for refinement points.
@@ -197,9 +229,24 @@ describe('QUBO Prune in VS Code (code-server)', () => {
       180_000,
       200,
     );
+    // The clock: elapsed time always, and the time left of the time-boxed refinement while it runs.
+    const clock = await waitFor(
+      'the clock with the refinement time left',
+      async () => {
+        const st = await report.evaluate(() => ({ status: document.body.dataset.status ?? '', running: document.querySelector('.stage-running')?.getAttribute('data-stage') ?? null, clock: document.getElementById('clock')?.textContent ?? '' }));
+        if (st.status !== 'running') throw new Error(`the run ended (${st.status}) before refinement showed its time left`);
+        return st.running === 'refine' && /refine ≈\d+:\d\d left/.test(st.clock) ? st.clock : undefined;
+      },
+      180_000,
+      200,
+    );
+    assert.match(clock, /^elapsed \d+:\d\d · refine ≈\d+:\d\d left$/);
+    log(`clock: ${clock}`);
     if (mid.status === 'running') {
       await sleep(1500); // let a few refinement points arrive for the curve
       await shot('report-mid-run');
+      const bar = (await page.locator('.statusbar-item', { hasText: 'QUBO Prune:' }).first().textContent()) ?? '';
+      log(`status bar: ${bar}`);
       log(`mid-run: stage ${mid.running}, ${mid.caps} capacity bars`);
       assert.ok(await page.locator('.statusbar-item', { hasText: 'QUBO Prune:' }).count(), 'status bar item while running');
     } else log(`run already ${mid.status} before the mid-run screenshot`);
@@ -217,6 +264,9 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     assert.ok(Number(psnr![1]) > 10 && Number(psnr![psnr!.length - 2]) > 5, `PSNR before/after: ${psnr}`);
     const params = metrics.find((r) => r[0] === 'Parameters')!;
     assert.equal(params[1], '57.4k');
+    assert.ok(metrics.some((r) => r[0] === 'MACs at 1×3×48×48'), 'MACs name their input size');
+    assert.match((await frameText(report, '.evaluation-note')) ?? '', /Measured on the test split: 12 images/);
+    assert.match((await frameText(report, '#clock')) ?? '', /^elapsed \d+:\d\d$/);
     assert.ok(await report.locator('[data-action="reveal-output"]').count(), 'Reveal button');
     assert.ok(await report.locator('[data-action="open-markdown"]').count(), 'Markdown button');
     assert.ok((await report.evaluate(() => document.querySelectorAll('table.layers tbody tr').length)) === 7, 'per-layer table');
@@ -235,11 +285,13 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     const rowText = (await runRow.textContent()) ?? '';
     assert.match(rowText, /e2e/);
     assert.match(rowText, /PSNR .* → .* dB/);
+    assert.match(rowText, /40%/);
     log(`runs view: ${rowText}`);
     await shot('sidebar-runs');
 
     // A channel group clicked in the layer tree is marked in the report.
-    const groupRow = page.locator('.part.sidebar .monaco-list-row[aria-label*="/body/body.11/Conv"]', { hasText: '32 ch' }).first();
+    // After the run the layer tree shows what it kept.
+    const groupRow = page.locator('.part.sidebar .monaco-list-row[aria-label*="/body/body.11/Conv"]', { hasText: /kept \d+ of 32 ch/ }).first();
     await groupRow.click();
     await waitFor('the group marked in the report', () => report.evaluate(() => document.querySelector('tr.highlight')?.getAttribute('data-id') === '/body/body.11/Conv'), 30_000);
 
@@ -259,5 +311,57 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     const report = await webviewFrame(page, 'report', 180_000, async (f) => (await f.evaluate(() => document.body.dataset.status)) === 'done');
     assert.ok(await report.locator('table.metrics').count(), 'metrics restored');
     await shot('report-restored');
+    // The layer tree shows the run's kept counts after the reload too (read from its report).
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: /kept \d+ of 32 ch/ }).first().waitFor({ timeout: 60_000 });
+    // The same report in a dark theme: the charts are rebuilt with its colours (the elite mean
+    // was a low-contrast brown there).
+    // Through the command palette, as a user would (code-server does not pick up an edit of the
+    // user settings file while it runs).
+    await page.keyboard.press('F1');
+    const quick = page.locator('.quick-input-widget input').first();
+    await quick.waitFor({ timeout: 30_000 });
+    await quick.fill('>Preferences: Color Theme');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
+    const dark = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Dark Modern' }).first();
+    await dark.waitFor({ timeout: 30_000 });
+    await dark.click();
+    await waitFor('the dark theme in the report', () => report.evaluate(() => document.body.classList.contains('vscode-dark')), 60_000);
+    await report.locator('#energy-chart').scrollIntoViewIfNeeded();
+    await shot('report-dark-theme');
+  });
+
+  test('Compare methods from the Explorer reuses the last run, shows each baseline and writes nothing', async () => {
+    const before = new Map(fs.readdirSync(ws).map((f) => [f, fs.statSync(path.join(ws, f)).mtimeMs]));
+    await explorerCommand(MODEL, 'Compare methods');
+    // No folder prompt and no overwrite question: the run's own data and settings are used.
+    const report = await webviewFrame(page, 'report', 120_000, async (f) => (await f.evaluate(() => document.body.dataset.status)) === 'running' || !!(await f.evaluate(() => document.querySelector('table.comparison'))));
+    const notes = new Set<string>();
+    await waitFor(
+      'the comparison',
+      async () => {
+        const st = await report.evaluate(() => ({ status: document.body.dataset.status ?? '', note: document.querySelector('.stage-note')?.textContent ?? '', table: !!document.querySelector('table.comparison') }));
+        if (st.note) notes.add(st.note);
+        return st.status !== 'running' && st.table;
+      },
+      300_000,
+      100,
+    );
+    log(`baseline progress seen: ${[...notes].join(', ') || '(too quick to catch)'}`);
+    assert.equal(await report.evaluate(() => document.body.dataset.status), 'done', (await frameText(report, '.error')) ?? '');
+    const head = await report.evaluate(() => [...document.querySelectorAll('table.comparison thead th')].map((th) => th.textContent ?? ''));
+    assert.deepEqual(head, ['Method', 'PSNR (dB)', 'SSIM', 'Params', 'MACs at 1×3×48×48', 'Latency (ms)', 'Selection (s)']);
+    const rows = await report.evaluate(() => [...document.querySelectorAll('table.comparison tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    log(`comparison: ${JSON.stringify(rows)}`);
+    assert.deepEqual(rows.map((r) => r[0]), ['original', 'random', 'l1', 'taylor', 'l1-qubo', 'hybrid']);
+    assert.ok(Number(rows.find((r) => r[0] === 'hybrid')!.at(-1)) > 0, 'hybrid has a selection time');
+    assert.match((await frameText(report, '.compare-note')) ?? '', /Same settings, data and importance as the run of dncnn\.pruned\.onnx; no refinement, nothing written/);
+    // Each baseline is in the log, and the run wrote nothing.
+    const logText = (await frameText(report, '#log')) ?? '';
+    for (const m of ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid']) assert.match(logText, new RegExp(`${m}: kept \\d+ of \\d+ channels`), m);
+    const afterFiles = new Map(fs.readdirSync(ws).map((f) => [f, fs.statSync(path.join(ws, f)).mtimeMs]));
+    assert.deepEqual([...afterFiles.entries()].sort(), [...before.entries()].sort(), 'no file written or changed');
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'Compared methods on dncnn.onnx' }).first().waitFor({ timeout: 30_000 });
+    await report.locator('#results').scrollIntoViewIfNeeded();
+    await shot('compare-methods');
   });
 });

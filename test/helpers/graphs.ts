@@ -5,7 +5,7 @@ import { OperatorSetIdProtoSchema, type NodeProto, type TensorProto } from 'onnx
 import { floatTensor, int64Tensor, makeModel, makeNode, makeValueInfo, OnnxModel, type AttrValue } from '../../src/core/onnx';
 import { Rng } from '../../src/core/util/rng';
 
-class GraphBuilder {
+export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly inits: TensorProto[] = [];
   private rng: Rng;

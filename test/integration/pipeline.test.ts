@@ -56,6 +56,28 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   const ev = report.refinement.evaluator;
   assert.ok(ev.splitBlocks > 0 && ev.suffixEvaluations > 0 && ev.suffixEvaluations < report.refinement.evaluations, JSON.stringify(ev));
   assert.ok(readFileSync(summary.reportMarkdown, 'utf8').includes('ran only the part of the model after their gates'));
+  // Baselines are measured as the run's own result is: SSIM and latency too, and the run's
+  // method reports its search time rather than the 0.0 s of a reused selection.
+  for (const c of summary.comparison!) assert.ok(c.ssim !== undefined && c.latencyMs !== undefined, JSON.stringify(c));
+  assert.equal(summary.comparison!.find((c) => c.method === 'hybrid')!.seconds, summary.stageSeconds.search);
+  assert.equal(summary.comparison!.find((c) => c.method === 'hybrid+tt')!.psnr, summary.after.psnr);
+  assert.deepEqual(report.evaluation, { split: 'test', images: 12, samples: 12, patch: [32, 32], inputShape: [1, 3, 32, 32] });
+});
+
+test('compare-only: every baseline selected and evaluated with progress, nothing written', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'qp-cmp-'));
+  const events: PipelineEvent[] = [];
+  const summary = await runPipeline({ ...request(path.join(dir, 'dncnn.pruned.onnx')), mode: 'compare-only' }, { onEvent: (e) => events.push(e) });
+  assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  assert.equal(summary.compareOnly, true);
+  assert.deepEqual(summary.comparison!.map((c) => c.method), ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid']);
+  for (const c of summary.comparison!) assert.ok(c.psnr !== undefined && c.ssim !== undefined && c.latencyMs !== undefined && c.seconds > 0, JSON.stringify(c));
+  const notes = events.flatMap((e) => (e.type === 'stage-progress' && e.message ? [`${e.stage} ${e.message}`] : []));
+  assert.ok(notes.includes('search l1 (2/5)') && notes.includes('evaluate hybrid (6/6)'), notes.join(', '));
+  const ends = events.flatMap((e) => (e.type === 'stage-end' ? [`${e.stage}${e.skipped ? '-' : ''}`] : []));
+  assert.deepEqual(ends, ['analyze', 'calibrate', 'importance', 'search', 'refine-', 'export-', 'evaluate']);
+  // The same evaluation as a prune run's "after": the hybrid row is the QUBO-only pruned model.
+  assert.equal(summary.after.psnr, summary.comparison!.find((c) => c.method === 'hybrid')!.psnr);
 });
 
 for (const stage of ['calibrate', 'search', 'refine', 'evaluate'] as StageName[]) {

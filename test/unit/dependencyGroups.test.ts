@@ -92,12 +92,17 @@ describe('dependency groups', () => {
     assert.ok(!d.gates.some((gp) => gp.node === 'dw' || gp.node === 'dw2'));
   });
 
-  test('a grouped conv (1 < group < C) locks its input and output channels', () => {
+  test('a grouped conv (1 < group < C) is pruned a whole group at a time', () => {
     const d = analyzeDependencies(groupedGraph());
-    assert.deepEqual(ids(d), ['conv1:8', 'conv4:6']);
-    assert.deepEqual(lockOf(d, 'conv2'), ['grouped-conv']);
-    assert.deepEqual(lockOf(d, 'gconv'), ['grouped-conv']);
-    assert.match(d.locked.find((l) => l.source === 'gconv')!.detail, /group=2/);
+    assert.deepEqual(ids(d), ['conv1:8', 'conv2:2', 'conv4:6']);
+    // Group k: conv2 channels 4k…4k+3 and gconv channels 4k…4k+3 are one variable.
+    const [v0, v1] = groupVars(d, 'conv2');
+    assert.deepEqual(vars(d, 'conv2'), [v0, v0, v0, v0, v1, v1, v1, v1]);
+    assert.deepEqual(vars(d, 'gconv'), vars(d, 'conv2'));
+    assert.equal(param(d, 'gconv.w', 0)!.role, 'Conv.weight.grouped');
+    assert.equal(param(d, 'gconv.w', 1), undefined, 'the per-group input width stays');
+    assert.ok(!d.gates.some((gp) => gp.node === 'gconv'));
+    assert.equal(d.locked.filter((l) => l.reason === 'grouped-conv').length, 0);
   });
 
   test('ConvTranspose: output channels on weight axis 1, input channels on axis 0', () => {

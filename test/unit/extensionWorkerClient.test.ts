@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startAnalyze, startPrune, type WorkerClientOptions } from '../../src/worker/client';
 import { RunTracker } from '../../src/extension/runState';
-import { DEFAULT_SETTINGS } from '../../src/core/presets';
+import { DEFAULT_SETTINGS, resolvePreset } from '../../src/core/presets';
 import type { PipelineEvent, PruneRequest, RunSummary } from '../../src/protocol';
 
 let dir: string;
@@ -209,7 +209,21 @@ describe('RunTracker', () => {
     t.onEvent({ type: 'stage-start', stage: 'importance' });
     t.onEvent({ type: 'stage-progress', stage: 'importance', fraction: 0.5 });
     assert.equal(t.overallFraction(), 2.5 / 7);
-    assert.equal(t.statusText(), 'importance 50%');
+    assert.match(t.statusText(), /^importance 50% · \d+:\d\d/);
+  });
+
+  test('status text carries elapsed time, the stage note and the time left of a time-boxed stage', () => {
+    const t0 = Date.parse('2025-01-01T00:00:00Z');
+    const t = new RunTracker('r', '/m.onnx', 'fast', undefined, new Date(t0));
+    t.onEvent({ type: 'run-start', model: '/m.onnx', preset: 'fast', settings: resolvePreset('balanced').settings, startedAt: new Date(t0).toISOString() }, t0);
+    t.onEvent({ type: 'stage-start', stage: 'refine' }, t0 + 30_000);
+    t.onEvent({ type: 'stage-progress', stage: 'refine', fraction: 0.1 }, t0 + 40_000);
+    // 10 s for 10% of the evaluations: 90 s by progress, but the budget of 60 s ends first.
+    assert.equal(t.statusText(t0 + 40_000), 'refine 10% · 0:40 · ≈0:50 left');
+    t.onEvent({ type: 'stage-end', stage: 'refine', seconds: 60 }, t0 + 90_000);
+    t.onEvent({ type: 'stage-start', stage: 'evaluate' }, t0 + 90_000);
+    t.onEvent({ type: 'stage-progress', stage: 'evaluate', fraction: 0.5, message: 'l1 (2/5)' }, t0 + 94_000);
+    assert.equal(t.statusText(t0 + 94_000), 'evaluate l1 (2/5) 50% · 1:34 · ≈0:04 left');
   });
 
   test('interrupted marks a restored running snapshot as cancelled, leaves finished ones alone', () => {

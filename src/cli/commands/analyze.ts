@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { analyzeModel, formatAnalysisText, type AnalysisDocument } from '../../core/analysis/report';
 import { fillOpenDims, resolveInputShapes, ShapeInferenceError, type InputShapeSpec } from '../../core/analysis/shapes';
-import { loadModel } from '../../core/onnx';
+import { loadModel, normalizeGraph } from '../../core/onnx';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { guardOutputs, OutputError } from '../../core/util/outputGuard';
 import { externalDataFilesOf } from '../../core/onnx';
@@ -94,6 +94,7 @@ export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
   }
   const file = positionals[0]!;
   const model = await loadModel(file);
+  normalizeGraph(model);
   let shapeUsed: InputShapeSpec | undefined = inputShape;
   let note: string | undefined;
   if (!inputShape) {

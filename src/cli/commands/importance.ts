@@ -14,11 +14,14 @@ import { isInputError } from '../pipelineRun';
 import type { StageName } from '../../protocol';
 
 const USAGE = `usage: qubo-prune importance <model.onnx> --data DIR [--samples N] [--patch P] [--noise SPEC]
+                             [--resize N|auto] [--normalize none|imagenet]
                              [--provider auto|cpu|webgpu|cuda] [--seed S] [--json out.json] [--similarity]
 
   --data DIR      calibration data (see docs/DATA.md); the calibration split is used
   --samples N     calibration samples (default ${DEFAULT_SETTINGS.samples})
   --patch P       square crop size (default ${DEFAULT_SETTINGS.patch}; the model's own size if fixed)
+  --resize N|auto classifier images: shorter side to N pixels before the centre crop ('auto' = crop / 0.875)
+  --normalize M   model-input normalisation: none (default) or imagenet
   --json FILE     where to write the scores ('-' = stdout, the default)
   --similarity    include each group's activation |cos| matrix`;
 
@@ -34,6 +37,8 @@ export const importanceCommand: CliCommand = {
         samples: { type: 'string' },
         patch: { type: 'string' },
         noise: { type: 'string' },
+        resize: { type: 'string' },
+        normalize: { type: 'string' },
         provider: { type: 'string' },
         seed: { type: 'string' },
         json: { type: 'string' },
@@ -52,6 +57,8 @@ export const importanceCommand: CliCommand = {
       ...(values.patch ? { patch: numberOption(values.patch, 'patch', 0) } : {}),
       ...(values.seed ? { seed: numberOption(values.seed, 'seed', 0) } : {}),
       ...(values.noise ? { noise: values.noise } : {}),
+      ...(values.resize ? { resize: values.resize === 'auto' ? 'auto' : numberOption(values.resize, 'resize', 0) } : {}),
+      ...(values.normalize ? { normalize: values.normalize } : {}),
       ...(values.provider ? { provider: values.provider } : {}),
     });
     const settings = mergeSettings(DEFAULT_SETTINGS, overrides);

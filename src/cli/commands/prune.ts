@@ -5,7 +5,7 @@
 import { analyzeDependencies } from '../../core/analysis/dependencyGroups';
 import { inferShapes, resolveInputShapes, ShapeInferenceError } from '../../core/analysis/shapes';
 import type { DependencyAnalysis, ShapeMap } from '../../core/analysis/types';
-import { externalDataFilesOf, loadModel, type OnnxModel } from '../../core/onnx';
+import { externalDataFilesOf, loadModel, normalizeGraph, type OnnxModel } from '../../core/onnx';
 import { countCost, type ModelCost } from '../../core/prune/cost';
 import { PruneError } from '../../core/prune/errors';
 import { checkRoundTo, checkSparsity, groupFloors, maskSummary } from '../../core/prune/masks';
@@ -31,6 +31,9 @@ const USAGE = () => `usage: qubo-prune prune <model.onnx> --sparsity S --out pru
   --input-shape S   shape for shapes and MACs, e.g. 1,3,128,128 (default: the model's, with
                     batch 1 and symbolic height/width 128)
   --strict          fail on ops the channel analysis does not know instead of locking them
+  --allow-layernorm-pruning
+                    also prune channels a LayerNorm normalises together (ConvNeXt); the kept
+                    channels are then renormalised, so the result needs fine-tuning
   --force           allow --out to be the input model`;
 
 export interface PruneRequest {
@@ -43,6 +46,8 @@ export interface PruneRequest {
   roundTo: number;
   inputShape?: number[] | Record<string, number[]>;
   strict: boolean;
+  /** Opt-in: prune channels under a LayerNorm over the channel axis (statistics change). */
+  allowLayerNormPruning?: boolean;
   force: boolean;
 }
 
@@ -69,6 +74,7 @@ export function parsePruneArgs(args: string[]): PruneRequest | 'help' {
       'round-to': { type: 'string' },
       'input-shape': { type: 'string', multiple: true },
       strict: { type: 'boolean' },
+      'allow-layernorm-pruning': { type: 'boolean' },
       force: { type: 'boolean' },
     },
     USAGE(),
@@ -109,6 +115,7 @@ export function parsePruneArgs(args: string[]): PruneRequest | 'help' {
     roundTo,
     inputShape: parseInputShapeOption(values['input-shape'] as string[] | undefined),
     strict: !!values.strict,
+    allowLayerNormPruning: !!values['allow-layernorm-pruning'],
     force: !!values.force,
   };
 }
@@ -150,9 +157,11 @@ export async function runPrune(req: PruneRequest, log: (line: string) => void = 
 
 async function pruneLocked(req: PruneRequest, notes: string[], log: (line: string) => void, signal?: AbortSignal): Promise<PruneOutcome> {
   const model = await loadModel(req.model);
+  normalizeGraph(model);
   const inputShapes = chooseInputShapes(model, req.inputShape, notes);
   const shapes: ShapeMap = await inferShapes(model, inputShapes);
-  const deps = analyzeDependencies(model, shapes, { strict: req.strict });
+  const deps = analyzeDependencies(model, shapes, { strict: req.strict, allowLayerNormPruning: req.allowLayerNormPruning });
+  notes.push(...(deps.notes ?? []));
   if (deps.variables.length === 0) {
     throw new PruneError('no-variables', `no prunable channels found in '${req.model}' (${deps.locked.length} tensors locked; run 'qubo-prune analyze' to see why)`);
   }

@@ -17,6 +17,12 @@ export interface Slots {
   origin: 'source' | 'input' | 'locked' | 'derived';
   /** Node (or graph input) named in reports for origin tensors. */
   originName: string;
+  /**
+   * Channel axis when it is not 1: the last axis of a channels-last tensor between a Transpose to
+   * [N, …, C] and the Transpose back (ConvNeXt's LayerNorm/Linear blocks). Only the rules for
+   * channels-last tensors read such slots; every other op locks them.
+   */
+  axis?: number;
 }
 
 export interface Lock {
@@ -101,7 +107,7 @@ export class ChannelGraph {
     return undefined;
   }
 
-  alloc(tensor: string, count: number, rank: number, origin: Slots['origin'], originName: string, spatial?: number[]): Slots {
+  alloc(tensor: string, count: number, rank: number, origin: Slots['origin'], originName: string, spatial?: number[], axis?: number): Slots {
     const existing = this.slots.get(tensor);
     if (existing) return existing;
     const base = this.uf.add(count);
@@ -110,9 +116,11 @@ export class ChannelGraph {
       this.lockOf.push(-1);
     }
     const known = this.shapes?.get(tensor);
-    const s: Slots = { tensor, base, count, rank, origin, originName, spatial: known && known.length === rank ? known.slice(2) : spatial };
+    const s: Slots = axis === undefined
+      ? { tensor, base, count, rank, origin, originName, spatial: known && known.length === rank ? known.slice(2) : spatial }
+      : { tensor, base, count, rank, origin, originName, axis };
     this.slots.set(tensor, s);
-    if (known && (known.length !== rank || known[1] !== count)) {
+    if (known && (known.length !== rank || known[axis ?? 1] !== count)) {
       this.lockRange(s, 0, count, 'unresolved', `the analysis expected '${tensor}' to have ${count} channels (rank ${rank}) but its shape is [${known.join(',')}]`);
     }
     return s;

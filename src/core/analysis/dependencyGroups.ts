@@ -26,6 +26,12 @@ export { assertKnownOps } from './opRules';
 export interface AnalyzeOptions {
   /** Throw OnnxModelError 'unknown-ops' instead of locking channels that pass through unknown ops. */
   strict?: boolean;
+  /**
+   * Prune channels normalised together by a LayerNormalization over the channel axis (ConvNeXt).
+   * Off by default: the kept channels are then normalised by their own mean and variance, so the
+   * pruned model is not the gated one with gates 0 (the analysis adds a note saying so).
+   */
+  allowLayerNormPruning?: boolean;
 }
 
 /**
@@ -36,9 +42,14 @@ export interface AnalyzeOptions {
 export function analyzeDependencies(model: OnnxModel, shapes?: ShapeMap, opts: AnalyzeOptions = {}): DependencyAnalysis {
   if (opts.strict) assertKnownOps(model);
   const order = topoOrder(model);
-  const walker = new RuleWalker(model, shapes, order);
+  const walker = new RuleWalker(model, shapes, order, opts.allowLayerNormPruning === true);
   walker.run();
-  return assembleAnalysis(walker.g, order, walker.unknownOps);
+  const deps = assembleAnalysis(walker.g, order, walker.unknownOps);
+  const notes = walker.layerNorms
+    .filter((n) => deps.tensors.get(n.output[0]!)?.variable.some((v) => v >= 0))
+    .map((n) => `LayerNormalization '${n.name}' normalises over channels that may be pruned: the pruned model normalises the kept channels by their own mean and variance, so it is not equivalent to the gated model (fine-tune after pruning)`);
+  if (notes.length) deps.notes = notes;
+  return deps;
 }
 
 /** Kahn's order, ties broken by file order, so exporters' occasional unsorted graphs still work. */
@@ -114,11 +125,17 @@ class RuleWalker {
   readonly unknownOps: string[] = [];
   private index = new Map<string, number>();
   private opset: number;
+  /** Nodes already followed as part of a multi-node pattern (channel shuffle). */
+  private handled = new Set<string>();
+
+  /** LayerNormalizations over channels made prunable by the opt-in. */
+  readonly layerNorms: NodeProto[] = [];
 
   constructor(
     private model: OnnxModel,
     shapes: ShapeMap | undefined,
     private order: NodeProto[],
+    private allowLayerNorm = false,
   ) {
     this.g = new ChannelGraph(model, shapes);
     order.forEach((n, i) => this.index.set(n.name, i));
@@ -237,6 +254,7 @@ class RuleWalker {
   // --- rules ---------------------------------------------------------------------------------
 
   private visit(node: NodeProto): void {
+    if (this.handled.has(node.name)) return;
     const op = node.opType;
     // Constant nodes are read through model.constant() wherever they are used.
     if (op === 'Constant' && node.input.length === 0) return;
@@ -254,6 +272,7 @@ class RuleWalker {
       this.lockNode(node, 'unresolved', `${op} '${node.name}' computes '${node.output[0]}' without any feature map`);
       return;
     }
+    if (node.input.some((i) => this.slots(i)?.axis !== undefined)) return this.channelsLast(node);
     if (op === 'Conv') return this.conv(node);
     if (op === 'ConvTranspose') return this.convTranspose(node);
     if (op === 'Gemm') return this.gemm(node);
@@ -285,13 +304,12 @@ class RuleWalker {
       this.param(node, Bn, 0, Y, 'Conv.bias');
       this.param(node, Wn, 1, X, 'Conv.weight.in');
       this.gate(X, node, 0);
-    } else if (W.dims[1] === 1 && group === x.count && cout % cin === 0) {
-      // Depthwise: output channel o reads input channel floor(o / m) only, so it follows that
-      // channel's fate; the per-channel filter and bias shrink with it.
-      const m = cout / cin;
-      const y = g.alloc(Y, cout, rank, 'derived', node.name);
-      for (let o = 0; o < cout; o++) g.unite(y, o, x, Math.floor(o / m));
-      this.param(node, Wn, 0, Y, 'Conv.weight.depthwise');
+    } else if (x.count === cin && cout % group === 0) {
+      // Grouped (depthwise when W[1] = 1): output group k reads input group k only, so the
+      // pruning unit is a whole group, its input and output channels together; the kept groups
+      // stay equal in size and `group` becomes their count on export.
+      this.wholeGroups(x, g.alloc(Y, cout, rank, 'derived', node.name), group, W.dims[1]!, cout / group);
+      this.param(node, Wn, 0, Y, W.dims[1] === 1 ? 'Conv.weight.depthwise' : 'Conv.weight.grouped');
       this.param(node, Bn, 0, Y, 'Conv.bias');
     } else {
       const detail = `Conv '${node.name}' has group=${group} over ${x.count} channels: removing a channel would leave groups of unequal size, which ONNX Conv cannot express`;
@@ -322,11 +340,9 @@ class RuleWalker {
       this.param(node, Bn, 0, Y, 'ConvTranspose.bias');
       this.param(node, Wn, 0, X, 'ConvTranspose.weight.in');
       this.gate(X, node, 0);
-    } else if (group === cin) {
-      const m = W.dims[1]!;
-      const y = g.alloc(Y, cout, rank, 'derived', node.name);
-      for (let o = 0; o < cout; o++) g.unite(y, o, x, Math.floor(o / m));
-      this.param(node, Wn, 0, X, 'ConvTranspose.weight.depthwise');
+    } else if (x.count === cin && cin % group === 0) {
+      this.wholeGroups(x, g.alloc(Y, cout, rank, 'derived', node.name), group, cin / group, W.dims[1]!);
+      this.param(node, Wn, 0, X, cin === group ? 'ConvTranspose.weight.depthwise' : 'ConvTranspose.weight.grouped');
       this.param(node, Bn, 0, Y, 'ConvTranspose.bias');
     } else {
       const detail = `ConvTranspose '${node.name}' has group=${group} over ${cin} channels: removing a channel would leave groups of unequal size`;
@@ -334,6 +350,18 @@ class RuleWalker {
       g.lockTensor(X, 'grouped-conv', detail);
       const y = g.alloc(Y, cout, rank, 'locked', node.name);
       g.lockRange(y, 0, cout, 'grouped-conv', detail);
+    }
+  }
+
+  /**
+   * Couples input group k (channels k·ci … k·ci+ci−1) with output group k. Removing one group
+   * removes a sum's every term together with the outputs it feeds, so nothing needs a gate here:
+   * the group's leftover bias is cut at the next real consumer.
+   */
+  private wholeGroups(x: Slots, y: Slots, group: number, ci: number, co: number): void {
+    for (let k = 0; k < group; k++) {
+      for (let p = 1; p < ci; p++) this.g.unite(x, k * ci, x, k * ci + p);
+      for (let q = 0; q < co; q++) this.g.unite(y, k * co + q, x, k * ci);
     }
   }
 
@@ -626,7 +654,46 @@ class RuleWalker {
       return;
     }
     if (out.length === 2 && out[1] === x.count * sp) return this.flattenLike(node, X, node.output[0]!);
+    if (this.channelShuffle(node, x, full, out)) return;
     this.lockNode(node, 'channel-mixing', `Reshape '${node.name}' turns [${full.join(',')}] into [${out.join(',')}], which mixes channels with other axes`);
+  }
+
+  /**
+   * ShuffleNet's channel shuffle, Reshape [N, g, C/g, …] → Transpose(1, 2) → Reshape [N, C, …]:
+   * input channel i·(C/g) + j becomes output channel j·g + i. After pruning the first Reshape
+   * needs the same count in each of the g blocks, and the output keeps the original order only
+   * if every block keeps the same positions j, so position j of all blocks is one unit.
+   */
+  private channelShuffle(node: NodeProto, x: Slots, full: number[], mid: number[]): boolean {
+    const sole = (t: string) => {
+      const cs = this.model.consumers(t);
+      return cs.length === 1 && cs[0]!.inputIndex === 0 && !this.model.outputNames.includes(t) ? cs[0]!.node : undefined;
+    };
+    const r = full.length;
+    if (mid.length !== r + 1 || mid[0] !== full[0] || mid[1]! * mid[2]! !== x.count || mid[1]! < 1) return false;
+    if (mid.slice(3).join(',') !== full.slice(2).join(',')) return false;
+    const t = sole(node.output[0]!);
+    const perm = t?.opType === 'Transpose' ? attrInts(t, 'perm') : undefined;
+    if (!t || !perm || perm.join(',') !== [0, 2, 1, ...Array.from({ length: r - 2 }, (_, i) => i + 3)].join(',')) return false;
+    const back = sole(t.output[0]!);
+    if (!back || back.opType !== 'Reshape') return false;
+    // The export rewrites both targets, so the second must be a constant too.
+    const target = intValues(this.g.konst(back.input[1]));
+    if (!target) return false;
+    const swapped = [mid[0]!, mid[2]!, mid[1]!, ...mid.slice(3)];
+    const out = this.g.shapes?.get(back.output[0]!) ?? reshapeDims(swapped, target, attrInt(back, 'allowzero', 0) === 1);
+    if (!out || out.join(',') !== full.join(',')) return false;
+    const [g, per] = [mid[1]!, mid[2]!];
+    const y = this.g.alloc(back.output[0]!, x.count, r, 'derived', back.name, x.spatial);
+    for (let i = 0; i < g; i++) {
+      for (let j = 0; j < per; j++) {
+        this.g.unite(y, j * g + i, x, i * per + j);
+        this.g.unite(x, i * per + j, x, j);
+      }
+    }
+    this.handled.add(t.name);
+    this.handled.add(back.name);
+    return true;
   }
 
   private transpose(node: NodeProto): void {
@@ -634,6 +701,12 @@ class RuleWalker {
     const perm = attrInts(node, 'perm') ?? Array.from({ length: x.rank }, (_, i) => x.rank - 1 - i);
     if (perm[1] === 1) {
       this.pass(node, node.input[0]!, node.output[0], { spatial: 'unknown' });
+      return;
+    }
+    const toLast = [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1];
+    if (x.rank > 2 && node.output[0] && perm.join(',') === toLast.join(',')) {
+      // [N, C, …] → [N, …, C]: the channels stay whole on the last axis (ConvNeXt, Swin).
+      this.g.uniteAll(x, this.g.alloc(node.output[0], x.count, x.rank, 'derived', node.name, undefined, x.rank - 1));
       return;
     }
     this.lockNode(node, 'channel-mixing', `Transpose '${node.name}' moves the channel axis (perm [${perm.join(',')}])`);
@@ -765,6 +838,76 @@ class RuleWalker {
     const norm = axes.map((a) => normAxis(a, x.rank));
     if (norm.includes(1) || (norm.includes(0) && !keep)) return mixing();
     this.pass(node, X, node.output[0], { spatial: 'unknown', rank: keep ? x.rank : x.rank - norm.length });
+  }
+  /**
+   * Ops between a Transpose to channels-last and the Transpose back: channel-wise activations,
+   * per-channel constants, Linear layers (MatMul with a constant [C, M] weight, contracting the
+   * channel axis) and, when opted in, LayerNorm over the channels. Anything else locks.
+   */
+  private channelsLast(node: NodeProto): void {
+    const g = this.g;
+    const op = node.opType;
+    const X = node.input[0]!;
+    const x = this.slots(X);
+    const Y = node.output[0];
+    const lock = (why: string) => {
+      // A same-layout output is born channels-last, so a Linear reading it still gets sources.
+      const d = Y ? g.dims(Y) : undefined;
+      if (x?.axis !== undefined && Y && d && d.length === x.rank && d[x.rank - 1]! > 0) g.alloc(Y, d[x.rank - 1]!, x.rank, 'locked', node.name, undefined, x.rank - 1);
+      this.lockNode(node, 'channel-mixing', `${op} '${node.name}' ${why}`);
+    };
+    if (!x || x.axis === undefined || !Y) return lock('reads a channels-last tensor the analysis cannot follow');
+    const r = x.rank;
+    const ax = r - 1;
+    const cl = (name: string, count: number, origin: Slots['origin']) => g.alloc(name, count, r, origin, node.name, undefined, ax);
+    if (op === 'Transpose') {
+      const perm = attrInts(node, 'perm') ?? [];
+      const toFirst = [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)];
+      if (perm.join(',') !== toFirst.join(',')) return lock(`permutes a channels-last tensor (perm [${perm.join(',')}])`);
+      g.uniteAll(x, g.alloc(Y, x.count, r, 'derived', node.name));
+      return;
+    }
+    if (UNARY_PASS_THROUGH.has(op) && !op.endsWith('Pool')) {
+      for (const o of node.output) if (o) g.uniteAll(x, cl(o, x.count, 'derived'));
+      return;
+    }
+    if (op === 'MatMul') {
+      const B = g.konst(node.input[1]);
+      if (!B || B.dims.length !== 2 || B.dims[0] !== x.count) return lock('is not a channels × constant-weight product');
+      const y = cl(Y, B.dims[1]!, 'source');
+      g.markSource(y, this.index.get(node.name)!);
+      this.param(node, node.input[1], 1, Y, 'MatMul.weight.out');
+      this.param(node, node.input[1], 0, X, 'MatMul.weight.in');
+      this.gate(X, node, 0);
+      return;
+    }
+    if (op === 'LayerNormalization') {
+      const a = normAxis(attrInt(node, 'axis', -1), r);
+      if (a !== ax || node.output.slice(1).some((o) => o && this.model.consumers(o).length > 0)) return lock('normalises over more than the channel axis');
+      if (!this.allowLayerNorm) return lock('normalises over the channel axis (allowLayerNormPruning prunes these channels; their statistics then change)');
+      g.uniteAll(x, cl(Y, x.count, 'derived'));
+      ['scale', 'bias'].forEach((role, k) => {
+        const name = node.input[k + 1];
+        if (name && g.konst(name)?.dims.length === 1) this.param(node, name, 0, Y, `LayerNormalization.${role}`);
+        else if (name) g.lockTensor(Y, 'unresolved', `LayerNormalization '${node.name}' has a ${role} the analysis cannot slice`);
+      });
+      this.layerNorms.push(node);
+      return;
+    }
+    if (ELEMENTWISE.has(op) && op !== 'Where') {
+      const y = cl(Y, x.count, 'derived');
+      for (const name of node.input) {
+        const s = this.slots(name);
+        const k = g.konst(name);
+        const last = k?.dims[k.dims.length - 1];
+        if (s && s.axis === ax && s.rank === r && s.count === x.count) g.uniteAll(s, y);
+        else if (k && k.dims.length <= r && k.dims.slice(0, -1).every((d) => d === 1) && (last === undefined || last === 1 || last === x.count)) {
+          if (last === x.count && x.count > 1) this.param(node, name, k.dims.length - 1, Y, `${op}.constant`);
+        } else g.lockRange(y, 0, y.count, 'channel-mixing', `${op} '${node.name}' combines channels-last '${X}' with '${name}', which the analysis cannot align`);
+      }
+      return;
+    }
+    lock('reads a channels-last tensor the analysis cannot follow');
   }
 }
 

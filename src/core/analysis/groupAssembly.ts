@@ -70,7 +70,7 @@ export function assembleAnalysis(g: ChannelGraph, order: NodeProto[], unknownOps
   for (const [name, s] of g.slots) {
     const variable = new Int32Array(s.count);
     for (let c = 0; c < s.count; c++) variable[c] = varOfRoot.get(rootOf[s.base + c]!) ?? -1;
-    tensors.set(name, { tensor: name, axis: 1, variable, rank: s.rank });
+    tensors.set(name, { tensor: name, axis: s.axis ?? 1, variable, rank: s.rank });
   }
 
   const params: ParamSlice[] = [];

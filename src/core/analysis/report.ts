@@ -1,7 +1,7 @@
 // The analysis document (schema in docs/ANALYSIS.md) and its text rendering. The pruning report
 // grows out of this document, so everything here is plain JSON data with a schema version.
 import type { ValueInfoProto } from 'onnx-buf';
-import { loadModel, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
+import { loadModel, normalizeGraph, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { analyzeDependencies } from './dependencyGroups';
 import { analyzeLayers, type LayerTotals } from './layers';
 import { opLabel } from './opRules';
@@ -109,6 +109,7 @@ export function buildAnalysisDocument(parts: DocumentParts): AnalysisDocument {
   if (deps && deps.unknownOps.length > 0) {
     warnings.push(`unknown ops: ${deps.unknownOps.join(', ')} (channels passing through them are locked)`);
   }
+  if (deps?.notes) warnings.push(...deps.notes);
   return {
     schemaVersion: ANALYSIS_SCHEMA_VERSION,
     kind: 'qubo-prune.analysis',
@@ -152,6 +153,8 @@ export interface AnalyzeModelOptions {
   /** Path recorded in the document. */
   path?: string | null;
   threads?: number;
+  /** See AnalyzeOptions.allowLayerNormPruning (the document's warnings then say what changes). */
+  allowLayerNormPruning?: boolean;
 }
 
 /** Shapes, layers and dependency groups of a loaded model, as one document. */
@@ -165,13 +168,15 @@ export async function analyzeModel(model: OnnxModel, opts: AnalyzeModelOptions =
     shapes: info.shapes,
     layers,
     totals,
-    dependencies: analyzeDependencies(model, info.shapes),
+    dependencies: analyzeDependencies(model, info.shapes, { allowLayerNormPruning: opts.allowLayerNormPruning }),
   });
 }
 
 /** Loads and analyses a model file (the worker's and the CLI's entry point). */
 export async function analyzeModelFile(file: string, inputShape?: InputShapeSpec): Promise<AnalysisDocument> {
-  return analyzeModel(await loadModel(file), { inputShape, path: file });
+  const model = await loadModel(file);
+  normalizeGraph(model);
+  return analyzeModel(model, { inputShape, path: file });
 }
 
 // ---------------------------------------------------------------- text rendering

@@ -38,6 +38,7 @@ export type LockReason =
 /** Where a run-time tensor carries channels: the axis and, per channel, the variable it belongs to. */
 export interface TensorChannels {
   tensor: string;
+  /** 1, or rank − 1 for channels-last tensors (between a Transpose to [N, …, C] and back). */
   axis: number;
   /** Length = channel count; entry = global variable index, or -1 when the channel is not prunable. */
   variable: Int32Array;
@@ -114,4 +115,9 @@ export interface DependencyAnalysis {
   gates: GatePoint[];
   /** Op types the analysis does not understand (channels through them are locked). */
   unknownOps: string[];
+  /**
+   * Caveats of an opted-in rule that make the pruned model differ from the gated (masked) one,
+   * e.g. a LayerNorm over channels whose statistics change when channels go. Absent when none.
+   */
+  notes?: string[];
 }

@@ -9,6 +9,7 @@ import { AutodiffError } from './errors';
 import { emitChannelSums, emitGram } from './gram';
 import { emitLoss, type LossSpec } from './loss';
 import { RULES, type RuleContext } from './rules';
+import { OpsetTooLow, upgradeOpset } from './opsetUpgrade';
 import { inferSymbolicShapes, topoOrder, type Dim } from './shapes';
 
 export interface GradientOptions {
@@ -18,7 +19,7 @@ export interface GradientOptions {
   /** Forward tensors to expose as extra graph outputs (e.g. activations for checks). */
   extraOutputs?: string[];
   /** Gram matrices (C×C, summed over samples and positions) of named forward tensors. */
-  grams?: { name: string; tensor: string }[];
+  grams?: { name: string; tensor: string; channelsLast?: boolean }[];
   /** Dims to assume for graph inputs whose value info lacks a usable shape. */
   inputShapes?: Record<string, Dim[]>;
   /** Name of the per-sample loss output (default 'loss'). */
@@ -54,11 +55,23 @@ function flowOf(node: NodeProto): Flow {
 }
 
 export function buildGradientModel(forward: OnnxModel, opts: GradientOptions): GradientModel {
-  const opset = forward.opset;
-  if (opset < MIN_OPSET || opset > MAX_OPSET) {
-    throw new AutodiffError('unsupported-opset', `gradient graphs are built for opsets ${MIN_OPSET}–${MAX_OPSET}; the model uses ${opset}`);
+  if (forward.opset < MIN_OPSET || forward.opset > MAX_OPSET) {
+    throw new AutodiffError('unsupported-opset', `gradient graphs are built for opsets ${MIN_OPSET}–${MAX_OPSET}; the model uses ${forward.opset}`);
   }
+  // At the model's own opset when its rules allow (the gradient graph then runs wherever the
+  // model does); otherwise once more at the opset a rule asked for, with the forward nodes
+  // carried over to it. Rules ask only for what they need, so a second retry cannot help.
+  try {
+    return buildAt(forward, forward.opset, opts);
+  } catch (err) {
+    if (!(err instanceof OpsetTooLow) || err.needed > MAX_OPSET) throw err;
+    return buildAt(forward, err.needed, opts);
+  }
+}
+
+function buildAt(forward: OnnxModel, opset: number, opts: GradientOptions): GradientModel {
   const model = forward.clone();
+  if (opset > model.opset) upgradeOpset(model, opset, inferSymbolicShapes(model, opts.inputShapes));
   const graph = model.graph;
   const realInputs = new Map(model.realInputs.map((v) => [v.name, v]));
   const tensors = new Set<string>([...graph.input.map((v) => v.name), ...graph.initializer.map((t) => t.name)]);
@@ -104,6 +117,10 @@ export function buildGradientModel(forward: OnnxModel, opts: GradientOptions): G
     },
     fail: (node, code, detail) => {
       throw new AutodiffError(code, `${node.opType} node '${node.name}': ${detail}`, node.name, node.opType);
+    },
+    needOpset: (node, min, detail) => {
+      if (opset >= min) return;
+      throw new OpsetTooLow(min, `${node.opType} node '${node.name}': ${detail}`, node.name, node.opType);
     },
   };
 
@@ -177,11 +194,11 @@ export function buildGradientModel(forward: OnnxModel, opts: GradientOptions): G
   const channelSumOutputs: Record<string, string> = {};
   for (const g of opts.grams ?? []) {
     const name = e.claim(`gram/${g.name}`);
-    e.op('Identity', [emitGram(e, shapes, g.tensor)], {}, [name]);
+    e.op('Identity', [emitGram(e, shapes, g.tensor, g.channelsLast)], {}, [name]);
     gramOutputs[g.name] = name;
     outputs.push({ name, elemType: DataType.FLOAT });
     const sumName = e.claim(`chansum/${g.name}`);
-    e.op('Identity', [emitChannelSums(e, shapes, g.tensor)], {}, [sumName]);
+    e.op('Identity', [emitChannelSums(e, shapes, g.tensor, g.channelsLast)], {}, [sumName]);
     channelSumOutputs[g.name] = sumName;
     outputs.push({ name: sumName, elemType: DataType.FLOAT });
   }

@@ -15,6 +15,7 @@ import {
 } from './layout';
 import { addNoise, formatNoiseSpec, mixSeed, parseNoiseSpec, type NoiseSpec } from './noise';
 import { DEFAULT_SPLITS, assignGroups, validateSplitSpec, type SplitSpec } from './splits';
+import { IMAGENET_MEAN, IMAGENET_STD, centerCropOffset, resizeShorterSide, resizedSize } from './resize';
 
 export type Task = 'denoise' | 'classify';
 
@@ -47,6 +48,12 @@ export interface LoadDatasetOptions {
   maxPerSplit?: number | Partial<Record<SplitName, number>>;
   /** Per-channel normalisation of the model input, (x − mean) / std; targets stay in [0, 1]. */
   normalize?: { mean: number[]; std: number[] };
+  /**
+   * Classifier data only: resize every image so its shorter side has this many pixels (bilinear,
+   * antialiased, as torchvision's Resize) before the patch is cropped, so images of any size
+   * can feed a fixed-size model.
+   */
+  resize?: number;
   /** Byte budget of the decoded-crop cache shared by the splits (default 256 MiB; 0 disables). */
   cacheBytes?: number;
   /** Class order for labels (e.g. the model's); default: class folder names sorted (as torchvision's ImageFolder). */
@@ -119,6 +126,17 @@ export interface DatasetSummary {
   /** How many used images are natively gray / colour (before channel conversion). */
   nativeChannels: { gray: number; color: number };
   imageSize: { minWidth: number; minHeight: number; maxWidth: number; maxHeight: number };
+  /**
+   * How decoded pixels (scaled to [0, 1]) become the model input, after any resize and before the
+   * crop at `patch`: the shorter side resized to `resize` pixels (null: images as they are), then
+   * (x − mean) / std per channel (null: none; `name` 'imagenet' for torchvision's statistics).
+   */
+  transform?: DataTransform;
+}
+
+export interface DataTransform {
+  resize: number | null;
+  normalize: { name: 'imagenet' | 'custom'; mean: number[]; std: number[] } | null;
 }
 
 export interface Dataset {
@@ -166,6 +184,7 @@ interface Context {
   noiseSeed: number;
   clip: boolean;
   normalize?: { mean: number[]; std: number[] };
+  resize?: number;
   usePatch: boolean;
   headers: Map<string, ImageHeader>;
   cache: SampleCache;
@@ -324,7 +343,9 @@ class Split implements DataSplit {
   private async decodeSamples(ids: number[]): Promise<SampleData[]> {
     const entry = this.samples[ids[0]!]!.entry;
     const ctx = this.ctx;
-    const input = await decodeChecked(entry.input, ctx.headers);
+    const decoded = await decodeChecked(entry.input, ctx.headers);
+    // Crop rectangles were placed in the resized image (see loadDataset).
+    const input = ctx.resize ? resizeShorterSide(decoded, ctx.resize) : decoded;
     const target = entry.target ? await decodeChecked(entry.target, ctx.headers) : undefined;
     if (target && (target.width !== input.width || target.height !== input.height)) {
       throw sizeMismatch([`${entry.name} (${input.width}×${input.height} vs ${target.width}×${target.height})`], [entry.input]);
@@ -357,6 +378,14 @@ async function decodeChecked(file: string, headers: Map<string, ImageHeader>): P
     );
   }
   return img;
+}
+
+function describeNormalize(n: { mean: number[]; std: number[] }, C: number): NonNullable<DataTransform['normalize']> {
+  const per = (a: number[]) => Array.from({ length: C }, (_, c) => (a.length === 1 ? a[0]! : a[c]!));
+  const mean = per(n.mean);
+  const std = per(n.std);
+  const imagenet = C === 3 && mean.every((v, c) => v === IMAGENET_MEAN[c]) && std.every((v, c) => v === IMAGENET_STD[c]);
+  return { name: imagenet ? 'imagenet' : 'custom', mean, std };
 }
 
 function normalise(x: Float32Array, n: { mean: number[]; std: number[] }, C: number, plane: number): Float32Array {
@@ -401,6 +430,11 @@ function checkOptions(opts: LoadDatasetOptions): { patch: [number, number] | nul
       throw bad(`normalize.mean/std need 1 value or one per channel.`);
     }
     if (std.some((s) => !(s > 0))) throw bad(`normalize.std values must be positive.`);
+  }
+  if (opts.resize !== undefined) {
+    if (!Number.isInteger(opts.resize) || opts.resize < 1) throw bad(`resize must be a positive whole number of pixels, got ${opts.resize}.`);
+    // Resampling a noisy image changes its noise, and a denoiser's target with it.
+    if (opts.task === 'denoise' || opts.modelTask === 'denoise') throw bad(`resize applies to classifier data only.`);
   }
   if (opts.maxPerSplit !== undefined) {
     const vals = typeof opts.maxPerSplit === 'number' ? [opts.maxPerSplit] : Object.values(opts.maxPerSplit);
@@ -507,6 +541,11 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
   else if (opts.classes) throw new DataError('bad-option', `A class list was given but ${root} has the ${kind} layout.`, [root]);
 
   const task: Task = kind === 'classify' ? 'classify' : 'denoise';
+  if (opts.resize !== undefined && task !== 'classify') {
+    throw new DataError('bad-option', `resize applies to classifier data (one folder per class); ${root} is a ${kind} layout.`, [root]);
+  }
+  /** The size crops are placed in: the file's, or after the shorter-side resize. */
+  const sized = (h: ImageHeader) => (opts.resize !== undefined ? resizedSize(h.width, h.height, opts.resize) : h);
   if (opts.modelTask && opts.modelTask !== task) {
     const what =
       task === 'classify'
@@ -574,14 +613,14 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
   }
   if (patch && (opts.pad ?? 'error') === 'error') {
     const small = used.filter((e) => {
-      const h = headers.get(e.input)!;
+      const h = sized(headers.get(e.input)!);
       return h.height < patch[0] || h.width < patch[1];
     });
     if (small.length > 0) {
       throw new DataError(
         'patch-too-large',
         `Patch ${patch[0]}×${patch[1]} is larger than ${small.length} image(s): ${firstFew(
-          small.map((e) => `${e.name} (${headers.get(e.input)!.width}×${headers.get(e.input)!.height})`),
+          small.map((e) => `${e.name} (${sized(headers.get(e.input)!).width}×${sized(headers.get(e.input)!).height}${opts.resize !== undefined ? ` after resize ${opts.resize}` : ''})`),
         )}. ${opts.advice?.smallImages ?? "Use a smaller patch or pad: 'reflect'."}`,
         small.slice(0, 5).map((e) => e.input),
       );
@@ -611,16 +650,20 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
   };
   if (noise) ctx.noise = noise;
   if (opts.normalize) ctx.normalize = opts.normalize;
+  if (opts.resize !== undefined) ctx.resize = opts.resize;
 
   const cropMode = opts.crop ?? 'center';
   const splits = {} as Record<SplitName, Split>;
   for (const s of SPLIT_NAMES) {
     const samples: Sample[] = [];
     for (const e of chosen[s]) {
-      const h = headers.get(e.input)!;
-      const rects = patch
-        ? cropRects(h.width, h.height, patch[0], patch[1], cropMode, cropsPerImage, new Rng(mixSeed(seed, CROP_SALT, e.index)))
-        : [{ y: 0, x: 0, h: h.height, w: h.width }];
+      const h = sized(headers.get(e.input)!);
+      const rects =
+        patch && opts.resize !== undefined && cropMode === 'center'
+          ? [{ y: centerCropOffset(h.height, patch[0]), x: centerCropOffset(h.width, patch[1]), h: patch[0], w: patch[1] }]
+          : patch
+            ? cropRects(h.width, h.height, patch[0], patch[1], cropMode, cropsPerImage, new Rng(mixSeed(seed, CROP_SALT, e.index)))
+            : [{ y: 0, x: 0, h: h.height, w: h.width }];
       rects.forEach((rect, k) => samples.push({ entry: e, rect, k }));
     }
     const wantEmpty = opts.splits?.[s] === 0;
@@ -654,6 +697,7 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
       maxWidth: hs.reduce((m, h) => Math.max(m, h.width), 0),
       maxHeight: hs.reduce((m, h) => Math.max(m, h.height), 0),
     },
+    transform: { resize: opts.resize ?? null, normalize: opts.normalize ? describeNormalize(opts.normalize, channels) : null },
   };
   if (classes) summary.classes = classes;
 

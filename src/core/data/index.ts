@@ -20,9 +20,11 @@ export {
   type Batch,
   type BatchOptions,
   type DataSplit,
+  type DataTransform,
   type Dataset,
   type DatasetSummary,
   type LoadDatasetOptions,
   type Task,
 } from './dataset';
 export { concatBatches, firstSamples } from './batches';
+export { IMAGENET_MEAN, IMAGENET_STD, autoResize, centerCropOffset, resizeImage, resizeShorterSide, resizedSize } from './resize';

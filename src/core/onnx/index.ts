@@ -2,3 +2,4 @@ export * from './errors';
 export * from './tensor';
 export * from './model';
 export * from './builders';
+export * from './normalize';

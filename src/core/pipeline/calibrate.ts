@@ -22,6 +22,8 @@ export interface GramRequest {
   channels: number;
   /** Output name of the per-channel sums [C] of the same tensor. */
   sumOutput?: string;
+  /** The tensor is channels-last ([N, …, C]); the gradient model transposes it for the Gram. */
+  channelsLast?: boolean;
 }
 
 export interface CalibrationResult {

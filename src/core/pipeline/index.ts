@@ -3,7 +3,7 @@
 // written until the very end, and then atomically, so a cancelled or failed run leaves no output.
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import type { PipelineEvent, PruneRequest, RunSummary, StageName, MetricSet, ComparisonRow, Method } from '../../protocol';
+import { finalEnergyTrace, type PipelineEvent, type PruneRequest, type RunSummary, type StageName, type MetricSet, type ComparisonRow, type Method, type EvaluationInfo } from '../../protocol';
 import { openSession, type ProviderName } from '../runtime/session';
 import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
@@ -65,10 +65,13 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
   };
   emit({ type: 'run-start', model: req.model, preset: req.presetName, settings: s, startedAt: new Date().toISOString() });
   const paths = outputPathsFor(req.out);
-  // Before any work: a bad output path fails in a second, not after the run.
-  await guardOutputs({ model: req.model, externalData: () => externalDataFilesOf(req.model) }, [paths.model, paths.reportJson, paths.reportMarkdown]);
-  // One writer per output for the whole run, so a second run fails now, not at its commit.
-  held.lock = acquireOutputLock(paths.model);
+  const compareOnly = req.mode === 'compare-only';
+  if (!compareOnly) {
+    // Before any work: a bad output path fails in a second, not after the run.
+    await guardOutputs({ model: req.model, externalData: () => externalDataFilesOf(req.model) }, [paths.model, paths.reportJson, paths.reportMarkdown]);
+    // One writer per output for the whole run, so a second run fails now, not at its commit.
+    held.lock = acquireOutputLock(paths.model);
+  }
 
   const prep = await prepareImportance({ model: req.model, data: req.data, settings: s, inputShape: req.inputShape }, { emit, log, signal, stage });
   const { a, data, task, gates, layout, gatedPerSample, calibration, imp } = prep;
@@ -81,6 +84,73 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     deps.groups.map((g) => ({ id: g.id, kept: Array.from(g.variables).reduce((acc, v) => acc + keep[v]!, 0), total: g.size }));
   const selectFor = (method: Method, onProgress?: (p: { iteration: number; bestEnergy: number }) => void) =>
     selectMask(imp.scores, imp.terms, { method, sparsity: s.sparsity, alpha: s.alpha, beta: s.beta, similarity: s.similarity, jointFisher: s.gamma, floor: s.floor, roundTo: s.roundTo, seed: s.seed, searchTimeMs: s.searchTimeMs, signal, onProgress });
+  const dataSummary = data.describe();
+  const evaluationInfo: EvaluationInfo = { split: 'test', images: dataSummary.splits.test.images, samples: dataSummary.splits.test.samples, patch: dataSummary.patch, inputShape: [...a.inputShape] };
+  const metricOf = (v: number) => (task === 'denoise' ? { psnr: v } : { accuracy: v });
+  /**
+   * A method's row measured as the run's own "after" is: the physical model exported in memory,
+   * evaluated on the whole test split (PSNR and SSIM, or accuracy) and timed at the analysed shape.
+   */
+  const measureKeep = async (keep: Uint8Array): Promise<Omit<ComparisonRow, 'method' | 'seconds'>> => {
+    const bytes = exportPruned(model, deps, keep).toBytes();
+    const m = await evaluateModel(bytes, data.test, task, provider, signal);
+    const cost = predictCost(model, deps, a.shapes, keep);
+    const latencyMs = await measureLatency(bytes, a.inputShape, provider);
+    return { ...(m.psnr !== undefined ? { psnr: m.psnr } : {}), ...(m.ssim !== undefined ? { ssim: m.ssim } : {}), ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), params: cost.params, macs: cost.macs, latencyMs };
+  };
+  if (compareOnly) return compareRun();
+
+  async function compareRun(): Promise<RunSummary> {
+    const picked: { method: Method; keep: Uint8Array; seconds: number }[] = [];
+    await stage('search', async () => {
+      for (const [k, method] of BASELINES.entries()) {
+        throwIfCancelled(signal);
+        emit({ type: 'stage-progress', stage: 'search', fraction: k / BASELINES.length, message: `${method} (${k + 1}/${BASELINES.length})` });
+        const t = performance.now();
+        const sel = await selectFor(method);
+        picked.push({ method, keep: sel.keep, seconds: (performance.now() - t) / 1000 });
+        if (method === s.method) emit({ type: 'capacities', groups: capacities(sel.keep) });
+        log(`${method}: kept ${sel.keep.reduce((x, y) => x + y, 0)} of ${n} channels in ${picked[picked.length - 1]!.seconds.toFixed(2)} s`);
+      }
+    });
+    skip('refine');
+    skip('export');
+    const result = await stage('evaluate', async () => {
+      const total = BASELINES.length + 1;
+      emit({ type: 'stage-progress', stage: 'evaluate', fraction: 0, message: `original (1/${total})` });
+      const beforeM = await evaluateModel(model.toBytes(), data.test, task, provider, signal);
+      const before: MetricSet = { ...beforeM, params: a.layers.totals.params, macs: a.layers.totals.macs, latencyMs: await measureLatency(model.toBytes(), a.inputShape, provider) };
+      const rows: ComparisonRow[] = [];
+      for (const [k, p] of picked.entries()) {
+        throwIfCancelled(signal);
+        emit({ type: 'stage-progress', stage: 'evaluate', fraction: (k + 1) / total, message: `${p.method} (${k + 2}/${total})` });
+        rows.push({ method: p.method, ...(await measureKeep(p.keep)), seconds: p.seconds });
+      }
+      return { before, rows };
+    });
+    const own = picked.find((p) => p.method === s.method) ?? picked[picked.length - 1]!;
+    const ownRow = result.rows.find((r) => r.method === own.method)!;
+    const summary: RunSummary = {
+      model: path.resolve(req.model),
+      output: paths.model,
+      reportJson: paths.reportJson,
+      reportMarkdown: paths.reportMarkdown,
+      preset: req.presetName,
+      method: s.method,
+      sparsity: s.sparsity,
+      provider,
+      before: result.before,
+      after: { ...(ownRow.psnr !== undefined ? { psnr: ownRow.psnr } : {}), ...(ownRow.ssim !== undefined ? { ssim: ownRow.ssim } : {}), ...(ownRow.accuracy !== undefined ? { accuracy: ownRow.accuracy } : {}), params: ownRow.params, macs: ownRow.macs, ...(ownRow.latencyMs !== undefined ? { latencyMs: ownRow.latencyMs } : {}) },
+      groups: capacities(own.keep),
+      comparison: result.rows,
+      evaluation: evaluationInfo,
+      compareOnly: true,
+      seconds: (performance.now() - started) / 1000,
+      stageSeconds,
+    };
+    emit({ type: 'result', summary });
+    return summary;
+  }
   const selection: Selection = await stage('search', async () => {
     const searchStart = performance.now();
     let lastEmit = 0;
@@ -94,10 +164,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     if (sel.search) {
       // The same iteration counter as the live points; ends at the last iteration so the chart
       // keeps its x range when the whole trace replaces the live points.
-      const points = sel.search.trace.map((t) => ({ iteration: t.iteration, energy: t.energy }));
-      const last = points[points.length - 1];
-      if (last && last.iteration < sel.search.iterations) points.push({ iteration: sel.search.iterations, energy: last.energy });
-      emit({ type: 'solver-trace', points, final: true });
+      emit({ type: 'solver-trace', points: finalEnergyTrace(sel.search.trace, sel.search.iterations), final: true });
     }
     emit({ type: 'capacities', groups: capacities(sel.keep) });
     log(`${s.method}: kept ${sel.keep.reduce((x, y) => x + y, 0)} of ${n} channels (K = ${sel.instance.K})${sel.search ? `, energy ${sel.search.energy.toPrecision(6)} after ${sel.search.iterations} iterations` : ''}`);
@@ -142,7 +209,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
             seed: s.seed,
             signal,
             onProgress: (p) => {
-              emit({ type: 'refine-progress', iteration: p.iteration, evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean, ...(p.block ? { block: p.block } : {}) });
+              emit({ type: 'refine-progress', iteration: p.iteration, evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean, ...(p.block ? { block: p.block } : {}), metric: task === 'denoise' ? 'psnr' : 'accuracy' });
               emit({ type: 'stage-progress', stage: 'refine', fraction: Math.min(1, p.evaluations / s.refine.evaluations) });
             },
           });
@@ -209,7 +276,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
       const testEval = new BatchedEvaluator({ session: evalSession.session, inputName: a.inputName, outputName: a.outputName, gates: layout, data: testBatch, task, maxBatchItems: testBatch.shape[0], signal });
       if (refineInfo) {
         const [v] = await testEval.evaluate([selection.keep]);
-        beforeRefine = { ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: 0, macs: 0 };
+        beforeRefine = { ...metricOf(v!), params: 0, macs: 0 };
         const qc = predictCost(model, deps, a.shapes, selection.keep);
         beforeRefine.params = qc.params;
         beforeRefine.macs = qc.macs;
@@ -218,16 +285,16 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
         comparison = [];
         for (const method of BASELINES) {
           throwIfCancelled(signal);
+          emit({ type: 'stage-progress', stage: 'evaluate', fraction: 1, message: `baseline ${method}` });
+          // The run's own method already searched: its time is the search stage's, not zero.
           const t = performance.now();
           const sel = method === s.method ? selection : await selectFor(method);
-          const [v] = await testEval.evaluate([sel.keep]);
+          const seconds = method === s.method ? (stageSeconds.search ?? 0) : (performance.now() - t) / 1000;
           // Costs predicted from the analysis (equal to counting the exported model; tested).
-          const pc = predictCost(model, deps, a.shapes, sel.keep);
-          comparison.push({ method, ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: pc.params, macs: pc.macs, seconds: (performance.now() - t) / 1000 });
+          comparison.push({ method, ...(await measureKeep(sel.keep)), seconds });
         }
         if (refineInfo) {
-          const [v] = await testEval.evaluate([keep]);
-          comparison.push({ method: `${s.method}+tt`, ...(task === 'denoise' ? { psnr: v } : { accuracy: v }), params: after.params, macs: after.macs, seconds: refineInfo.seconds });
+          comparison.push({ method: `${s.method}+tt`, ...(after.psnr !== undefined ? { psnr: after.psnr } : {}), ...(after.ssim !== undefined ? { ssim: after.ssim } : {}), ...(after.accuracy !== undefined ? { accuracy: after.accuracy } : {}), params: after.params, macs: after.macs, latencyMs: latAfter, seconds: (stageSeconds.search ?? 0) + refineInfo.seconds });
         }
       }
       return { before, after, beforeRefine, comparison, prunedLayers };
@@ -249,6 +316,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
       ...(evaluation.beforeRefine ? { beforeRefine: evaluation.beforeRefine } : {}),
       groups: capacities(keep),
       ...(evaluation.comparison ? { comparison: evaluation.comparison } : {}),
+      evaluation: evaluationInfo,
       seconds: (performance.now() - started) / 1000,
       stageSeconds,
     };
@@ -263,7 +331,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
       keep,
       qubo: selection,
       refinement: refineInfo,
-      dataset: data.describe(),
+      dataset: dataSummary,
       exportMaxAbsDiff: pruned.maxAbsDiff,
       exportFile: { sha256: createHash('sha256').update(modelBytes).digest('hex'), bytes: Buffer.byteLength(modelBytes) },
       calibrationLoss: calibration.meanLoss,

@@ -1,13 +1,13 @@
 // The front half of the pipeline, shared by `prune` and `importance`: analysis, data, the
 // calibration pass through the gradient model, and per-channel importance and similarity.
 import type { PipelineEvent, PruneSettings, StageName } from '../../protocol';
-import { loadModel, valueInfoDims, type OnnxModel } from '../onnx';
+import { loadModel, normalizeGraph, valueInfoDims, type OnnxModel } from '../onnx';
 import { openSession, type ProviderName } from '../runtime/session';
 import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
 import { analyzeDependencies } from '../analysis/dependencyGroups';
 import type { DependencyAnalysis } from '../analysis/types';
-import { loadDataset, type Dataset } from '../data';
+import { IMAGENET_MEAN, IMAGENET_STD, autoResize, loadDataset, type Dataset, type LoadDatasetOptions } from '../data';
 import { buildGatedModel } from '../prune/gatedModel';
 import { buildGradientModel } from '../autodiff';
 import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
@@ -59,7 +59,7 @@ function gramTensors(deps: DependencyAnalysis): { perGroup: { tensor: string; in
         if (v >= 0 && !pos.has(v)) pos.set(v, c);
       });
       if (Array.from(g.variables).every((v) => pos.has(v))) {
-        if (!requests.has(t.tensor)) requests.set(t.tensor, { output: `gram/${t.tensor}`, tensor: t.tensor, channels: t.variable.length });
+        if (!requests.has(t.tensor)) requests.set(t.tensor, { output: `gram/${t.tensor}`, tensor: t.tensor, channels: t.variable.length, ...(t.axis !== 1 ? { channelsLast: true } : {}) });
         return { tensor: t.tensor, index: Int32Array.from(g.variables, (v) => pos.get(v)!) };
       }
     }
@@ -68,12 +68,24 @@ function gramTensors(deps: DependencyAnalysis): { perGroup: { tensor: string; in
   return { perGroup, requests: [...requests.values()] };
 }
 
+/** The settings' resize and normalisation as loadDataset options (torchvision's Resize → CenterCrop → Normalize). */
+function inputTransform(s: PruneSettings, patch: number): Pick<LoadDatasetOptions, 'resize' | 'normalize'> {
+  const out: Pick<LoadDatasetOptions, 'resize' | 'normalize'> = {};
+  if (s.resize === 'auto') out.resize = autoResize(patch);
+  else if (typeof s.resize === 'number') out.resize = s.resize;
+  const n = s.normalize ?? 'none';
+  if (n === 'imagenet') out.normalize = { mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] };
+  else if (n !== 'none') out.normalize = { mean: [...n.mean], std: [...n.std] };
+  return out;
+}
+
 export async function prepareImportance(request: PrepareInput, ctx: StageContext) {
   const { emit, log, signal, stage } = ctx;
   const s = request.settings;
   // ---------------------------------------------------------------- analyze
   const a = await stage('analyze', async () => {
     const model = await loadModel(request.model);
+    normalizeGraph(model);
     if (model.realInputs.length !== 1 || model.outputNames.length !== 1) {
       throw new PipelineError('unsupported-model', `models with exactly one input and one output are supported; '${request.model}' has ${model.realInputs.length} inputs and ${model.outputNames.length} outputs`);
     }
@@ -106,11 +118,12 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     modelTask: a.outRank === 2 ? 'classify' : 'denoise',
     classes: classNames(model),
     maxPerSplit: { calib: s.samples, val: Math.max(s.refine.valSamples, 1) },
+    ...inputTransform(s, a.patch),
     // The test split is first read by the last stage; a corrupt file must not surface only after the search and export.
     decodeAll: true,
     // The pipeline has neither loadDataset's `pad` nor `splits`: advise what its settings can do.
     advice: {
-      smallImages: `Use a smaller patch: the setting 'patch' (now ${a.patch}) in --config, or --input-shape.`,
+      smallImages: `Use a smaller patch: the setting 'patch' (now ${a.patch}) in --config, or --input-shape${a.outRank === 2 ? `; or resize the images: the setting 'resize' ('auto' or the shorter side in pixels)` : ''}.`,
       missingSplit: (split) => `add a ${split}/ sub-folder, or put all images in one folder without calib/, val/, test/ and they are split automatically`,
     },
   });
@@ -129,7 +142,7 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     const grad = buildGradientModel(gatedPerSample.model, {
       wrt: gates.map((g) => g.name),
       loss: task === 'denoise' ? { kind: 'mse', output: a.outputName, target: targetName } : { kind: 'cross-entropy', output: a.outputName, labels: targetName },
-      grams: grams.requests.map((r) => ({ name: r.output, tensor: r.tensor })),
+      grams: grams.requests.map((r) => ({ name: r.output, tensor: r.tensor, channelsLast: r.channelsLast })),
     });
     const opened = await openSession(grad.model.toBytes(), { provider: s.provider });
     provider = opened.provider;
@@ -175,7 +188,8 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
       const sums = calibration.channelSums.get(tensor);
       // Positions per sample: the tensor's non-batch, non-channel extent at the calibration patch.
       const dims = a.shapes.get(tensor) ?? [];
-      const perSample = dims.slice(2).reduce((x, y) => x * y, 1);
+      const axis = deps.tensors.get(tensor)?.axis ?? 1;
+      const perSample = dims.reduce((x, y, k) => (k === 0 || k === axis ? x : x * y), 1);
       const activationPearson = sums ? pearsonFromGram(sub, Float64Array.from(index, (i) => sums[i]!), calibration.gramSamples * perSample, index.length) : undefined;
       return { id: g.id, variables: g.variables, activationSimilarity: cosineFromGram(sub, index.length), activationPearson, fisherBlock: calibration.accumulator.fisherBlock(g.variables), weightSimilarity: weightCosine(filters, g.variables) };
     });

@@ -78,6 +78,8 @@ export interface RunReport {
   locked: DependencyAnalysis['locked'];
   layers: { node: string; op: string; before: { in: number; out: number; params: number; macs: number }; after: { in: number; out: number; params: number; macs: number } | null }[];
   comparison: RunSummary['comparison'] | null;
+  /** Where the metrics were measured and the input shape of the MACs (absent in older reports). */
+  evaluation?: RunSummary['evaluation'];
   stageSeconds: RunSummary['stageSeconds'];
   seconds: number;
 }
@@ -162,6 +164,7 @@ export function buildReport(p: ReportParts): RunReport {
       };
     }),
     comparison: summary.comparison ?? null,
+    ...(summary.evaluation ? { evaluation: summary.evaluation } : {}),
     stageSeconds: summary.stageSeconds,
     seconds: summary.seconds,
   };
@@ -190,6 +193,20 @@ function metricRows(m: RunReport['metrics']): string[] {
   return rows;
 }
 
+/** The preprocessing a run applied, as one line ('' when images were only cropped). */
+function describeTransform(d: DatasetSummary): string {
+  const t = d.transform;
+  if (!t || (t.resize === null && t.normalize === null)) return '';
+  const steps: string[] = [];
+  if (t.resize !== null) steps.push(`resize shorter side to ${t.resize} px (bilinear, antialiased)`);
+  if (d.patch) steps.push(`${d.crop === 'center' ? 'centre' : 'random'} crop ${d.patch[0]}×${d.patch[1]}`);
+  if (t.normalize) {
+    const list = (a: number[]) => `[${a.map((v) => Number(v.toFixed(4))).join(', ')}]`;
+    steps.push(`normalise ${t.normalize.name === 'imagenet' ? 'ImageNet ' : ''}mean ${list(t.normalize.mean)}, std ${list(t.normalize.std)}`);
+  }
+  return steps.join(' → ');
+}
+
 export function renderMarkdown(r: RunReport): string {
   const out: string[] = [];
   out.push(`# QUBO Prune report: ${path.basename(r.model)}`, '');
@@ -197,6 +214,8 @@ export function renderMarkdown(r: RunReport): string {
   out.push(`- Preset: **${r.preset}** — method \`${r.settings.method}\`, filter sparsity ${(r.settings.sparsity * 100).toFixed(0)}%, α ${r.settings.alpha}, β ${r.settings.beta} (${r.settings.similarity === 'pearson' ? '|Pearson|' : '|cos|'}), γ ${r.settings.gamma}, floor ${r.settings.floor}, round-to ${r.settings.roundTo}, seed ${r.settings.seed}`);
   out.push(`- Execution provider: \`${r.provider}\``);
   out.push(`- Data: \`${r.data.root}\` (${r.data.layout}${r.data.noise ? `, noise ${r.data.noise}` : ''}); calib ${r.data.splits.calib.samples}, val ${r.data.splits.val.samples}, test ${r.data.splits.test.samples} samples`);
+  const transform = describeTransform(r.data);
+  if (transform) out.push(`- Input transform: ${transform}`);
   out.push(`- Run time: ${r.seconds.toFixed(1)} s (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${(v ?? 0).toFixed(1)} s`).join(', ')})`, '');
   out.push('## Metrics', '', '| | Original | QUBO only | Pruned | Change |', '|---|---|---|---|---|', ...metricRows(r.metrics), '');
   out.push('## Search', '');
@@ -226,10 +245,10 @@ export function renderMarkdown(r: RunReport): string {
   }
   out.push('');
   if (r.comparison) {
-    out.push('## Method comparison (same sparsity, same evaluator, test split)', '', '| Method | Metric | Params | MACs | Time |', '|---|---|---|---|---|');
+    out.push('## Method comparison (same sparsity, same evaluator, test split)', '', '| Method | Metric | SSIM | Params | MACs | Latency | Selection time |', '|---|---|---|---|---|---|---|');
     for (const c of r.comparison) {
       const metric = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : '–';
-      out.push(`| ${c.method} | ${metric} | ${fmtInt(c.params)} | ${fmtInt(c.macs)} | ${c.seconds.toFixed(1)} s |`);
+      out.push(`| ${c.method} | ${metric} | ${c.ssim !== undefined ? c.ssim.toFixed(4) : '–'} | ${fmtInt(c.params)} | ${fmtInt(c.macs)} | ${c.latencyMs !== undefined ? `${c.latencyMs.toFixed(2)} ms` : '–'} | ${c.seconds.toFixed(2)} s |`);
     }
     out.push('');
   }

@@ -89,8 +89,10 @@ function metricSet(c: Checker, v: unknown, at: string): void {
 }
 
 function settings(c: Checker, v: unknown, at: string): void {
-  const required = Object.keys(DEFAULT_SETTINGS);
-  if (!c.obj(v, at, { required })) return;
+  // Settings added after the first reports (issue 14) may be absent from older ones.
+  const later = ['resize', 'normalize'];
+  const required = Object.keys(DEFAULT_SETTINGS).filter((k) => !later.includes(k));
+  if (!c.obj(v, at, { required, optional: later })) return;
   // Types and ranges are the preset validator's (one definition of a valid setting).
   try {
     validateOverrides(v);
@@ -102,7 +104,7 @@ function settings(c: Checker, v: unknown, at: string): void {
 
 function dataSummary(c: Checker, v: unknown, at: string): void {
   const required = ['root', 'layout', 'presplit', 'task', 'channels', 'patch', 'crop', 'cropsPerImage', 'pad', 'noise', 'seed', 'splits', 'nativeChannels', 'imageSize'];
-  if (!c.obj(v, at, { required, optional: ['classes'] })) return;
+  if (!c.obj(v, at, { required, optional: ['classes', 'transform'] })) return;
   c.str(v.root, `${at}.root`, { nonEmpty: true });
   c.str(v.layout, `${at}.layout`, { oneOf: ['paired', 'sidd', 'clean', 'classify'] });
   c.bool(v.presplit, `${at}.presplit`);
@@ -130,6 +132,16 @@ function dataSummary(c: Checker, v: unknown, at: string): void {
   if (c.obj(v.nativeChannels, `${at}.nativeChannels`, { required: ['gray', 'color'] })) {
     c.num(v.nativeChannels.gray, `${at}.nativeChannels.gray`, { int: true, min: 0 });
     c.num(v.nativeChannels.color, `${at}.nativeChannels.color`, { int: true, min: 0 });
+  }
+  if (v.transform !== undefined && c.obj(v.transform, `${at}.transform`, { required: ['resize', 'normalize'] })) {
+    const t = v.transform;
+    c.nullable(t.resize, `${at}.transform.resize`, (x, a) => c.num(x, a, { int: true, min: 1 }));
+    c.nullable(t.normalize, `${at}.transform.normalize`, (n, a) => {
+      if (!c.obj(n, a, { required: ['name', 'mean', 'std'] })) return;
+      c.str(n.name, `${a}.name`, { oneOf: ['imagenet', 'custom'] });
+      c.arr(n.mean, `${a}.mean`, (x, ax) => c.num(x, ax));
+      c.arr(n.std, `${a}.std`, (x, ax) => c.num(x, ax, { min: 0 }));
+    });
   }
   const sizes = ['minWidth', 'minHeight', 'maxWidth', 'maxHeight'];
   if (c.obj(v.imageSize, `${at}.imageSize`, { required: sizes })) for (const k of sizes) c.num((v.imageSize as Obj)[k], `${at}.imageSize.${k}`, { int: true, min: 0 });
@@ -233,7 +245,7 @@ const TOP = ['schemaVersion', 'kind', 'createdAt', 'model', 'output', 'preset', 
 /** Every way `doc` departs from the report schema, as 'path: problem' lines; empty when valid. */
 export function validateReport(doc: unknown): string[] {
   const c = new Checker();
-  if (!c.obj(doc, '$', { required: TOP })) return c.errors;
+  if (!c.obj(doc, '$', { required: TOP, optional: ['evaluation'] })) return c.errors;
   const d = doc;
   if (d.schemaVersion !== REPORT_SCHEMA_VERSION) c.fail('$.schemaVersion', `must be ${REPORT_SCHEMA_VERSION}, got ${kind(d.schemaVersion)}`);
   if (d.kind !== 'qubo-prune.report') c.fail('$.kind', `must be 'qubo-prune.report', got ${kind(d.kind)}`);
@@ -296,16 +308,25 @@ export function validateReport(doc: unknown): string[] {
   });
   c.nullable(d.comparison, '$.comparison', (v, at) =>
     c.arr(v, at, (r, a) => {
-      if (!c.obj(r, a, { required: ['method', 'params', 'macs', 'seconds'], optional: ['psnr', 'ssim', 'accuracy'] })) return;
+      if (!c.obj(r, a, { required: ['method', 'params', 'macs', 'seconds'], optional: ['psnr', 'ssim', 'accuracy', 'latencyMs'] })) return;
       c.str(r.method, `${a}.method`, { nonEmpty: true });
       c.num(r.params, `${a}.params`, { int: true, min: 0 });
       c.num(r.macs, `${a}.macs`, { int: true, min: 0 });
       c.num(r.seconds, `${a}.seconds`, { min: 0 });
       for (const k of ['psnr', 'ssim', 'accuracy']) if (r[k] !== undefined) c.num(r[k], `${a}.${k}`);
+      if (r.latencyMs !== undefined) c.num(r.latencyMs, `${a}.latencyMs`, { min: 0 });
     }),
   );
   if (c.obj(d.stageSeconds, '$.stageSeconds', { required: [], optional: [...STAGES] })) {
     for (const [k, v] of Object.entries(d.stageSeconds)) if ((STAGES as readonly string[]).includes(k)) c.num(v, `$.stageSeconds.${k}`, { min: 0 });
+  }
+  if (d.evaluation !== undefined && c.obj(d.evaluation, '$.evaluation', { required: ['split', 'images', 'samples', 'patch', 'inputShape'] })) {
+    const e = d.evaluation;
+    c.str(e.split, '$.evaluation.split', { oneOf: ['test'] });
+    c.num(e.images, '$.evaluation.images', { int: true, min: 0 });
+    c.num(e.samples, '$.evaluation.samples', { int: true, min: 0 });
+    c.arr(e.inputShape, '$.evaluation.inputShape', (x, a) => c.num(x, a, { int: true, min: 1 }));
+    if (e.patch !== null) c.arr(e.patch, '$.evaluation.patch', (x, a) => c.num(x, a, { int: true, min: 1 }));
   }
   c.num(d.seconds, '$.seconds', { min: 0 });
   return c.errors;

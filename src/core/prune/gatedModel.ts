@@ -113,7 +113,9 @@ export function buildGatedModel(model: OnnxModel, deps: DependencyAnalysis, opts
     if (!map) continue;
     const rank = map.rank ?? 4;
     const C = map.variable.length;
-    const trailing = new Array<number>(Math.max(0, rank - 2)).fill(1);
+    const ones = new Array<number>(Math.max(0, rank - 2)).fill(1);
+    // Channels-last tensors take the gate on their last axis: [1, …, 1, C] broadcasts there.
+    const gateDims = map.axis === rank - 1 && rank > 2 ? [...ones, C] : [C, ...ones];
     const idx = new BigInt64Array(C);
     const locked: number[] = [];
     map.variable.forEach((v, c) => {
@@ -122,7 +124,7 @@ export function buildGatedModel(model: OnnxModel, deps: DependencyAnalysis, opts
     });
     const base = `qp_gate/${tensor}`;
     const idxName = fresh(`${base}/index`);
-    g.initializer.push(makeTensor(idxName, [C, ...trailing], idx, DataType.INT64));
+    g.initializer.push(makeTensor(idxName, gateDims, idx, DataType.INT64));
     const gathered = fresh(`${base}/gate`);
     const nodes: NodeProto[] = [makeNode('Gather', [bank, idxName], [gathered], fresh(`${base}/Gather`), { axis })];
     let gate = gathered;
@@ -136,7 +138,7 @@ export function buildGatedModel(model: OnnxModel, deps: DependencyAnalysis, opts
       }
       const aName = fresh(`${base}/unlocked`);
       const bName = fresh(`${base}/locked`);
-      g.initializer.push(makeTensor(aName, [C, ...trailing], a, DataType.FLOAT), makeTensor(bName, [C, ...trailing], b, DataType.FLOAT));
+      g.initializer.push(makeTensor(aName, gateDims, a, DataType.FLOAT), makeTensor(bName, gateDims, b, DataType.FLOAT));
       const scaled = fresh(`${base}/gate_scaled`);
       const full = fresh(`${base}/gate_full`);
       nodes.push(makeNode('Mul', [gathered, aName], [scaled], fresh(`${base}/MulLocked`)));

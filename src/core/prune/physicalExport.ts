@@ -165,11 +165,15 @@ function fixChannelAttributes(m: OnnxModel, deps: DependencyAnalysis, keep: Uint
   for (const node of m.nodes) {
     const op = node.opType;
     if ((op === 'Conv' || op === 'ConvTranspose') && attrInt(node, 'group', 1) > 1) {
-      // Depthwise convs keep one group per surviving input channel.
+      // Grouped and depthwise convs lose whole groups (the analysis couples each group's input
+      // channels), so the kept input channels divide into groups of the original width.
       const x = kept(deps, node.input[0], keep);
-      if (x && attrInt(node, 'group', 1) === x.map.variable.length && x.kept !== x.map.variable.length) {
+      const group = attrInt(node, 'group', 1);
+      if (!x || x.kept === x.map.variable.length) continue;
+      const groups = x.kept / (x.map.variable.length / group);
+      if (Number.isInteger(groups) && groups !== group) {
         node.attribute = node.attribute.filter((a) => a.name !== 'group');
-        node.attribute.push(makeAttr('group', x.kept));
+        node.attribute.push(makeAttr('group', groups));
       }
     } else if (op === 'Split') {
       const x = kept(deps, node.input[0], keep);
@@ -217,6 +221,10 @@ function fixChannelAttributes(m: OnnxModel, deps: DependencyAnalysis, keep: Uint
     } else if (op === 'Reshape') {
       const y = kept(deps, node.output[0], keep);
       const target = ints(m, node.input[1]);
+      if (!y && target) {
+        shuffleTarget(m, node, kept(deps, node.input[0], keep), target);
+        continue;
+      }
       if (!y || !target || y.kept === y.map.variable.length) continue;
       if (target[1]! > 0) {
         target[1] = y.kept;
@@ -224,6 +232,21 @@ function fixChannelAttributes(m: OnnxModel, deps: DependencyAnalysis, keep: Uint
       }
     }
   }
+}
+
+/**
+ * First Reshape of a channel shuffle, [N, C, …] → [N, g, C/g, …]: the analysis keeps the same
+ * positions in every block, so the block width becomes kept/g and g stays.
+ */
+function shuffleTarget(m: OnnxModel, node: NodeProto, x: { map: TensorChannels; kept: number } | undefined, target: number[]): void {
+  if (!x || x.kept === x.map.variable.length || target.length !== (x.map.rank ?? 4) + 1) return;
+  const C = x.map.variable.length;
+  const per = target[2]!;
+  if (per <= 0 || C % per !== 0) return;
+  const g = C / per;
+  if (target[1]! > 0 && target[1] !== g) return;
+  target[2] = x.kept / g;
+  replaceIntInput(m, node, 1, target, node.input[1]);
 }
 
 /** value_info entries of shrunk tensors would contradict the new shapes (ORT warns and falls back). */

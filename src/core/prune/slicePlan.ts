@@ -39,7 +39,7 @@ function mergeSlices(list: ParamSlice[], what: string): AxisSlice[] {
 /**
  * An initializer used only by nodes that all slice it the same way is sliced in place. Anything
  * else (a Constant node's value, a weight shared with an untouched node or sliced differently by
- * two nodes) gets one sliced copy per slicing node, so no other user sees a changed tensor.
+ * two nodes) gets one sliced copy per distinct slicing, so no other user sees a changed tensor.
  */
 export function planSlices(model: OnnxModel, deps: DependencyAnalysis): SliceItem[] {
   const byInit = new Map<string, ParamSlice[]>();
@@ -72,10 +72,18 @@ export function planSlices(model: OnnxModel, deps: DependencyAnalysis): SliceIte
       items.push({ source: init, target: init, rewire: [], slices: mergeSlices(list, `constant '${init}'`) });
       continue;
     }
+    // Copy on write, one copy per distinct slicing: exporters deduplicate equal tensors (PyTorch
+    // shares one all-zero bias among many Convs), and nodes whose channels are cut alike keep
+    // sharing their copy, so the pruned file does not grow by a tensor per node.
+    const copies: SliceItem[] = [];
     for (const node of sliceNodes) {
       const own = list.filter((p) => p.node === node);
-      items.push({ source: init, target: fresh(`${init}__pruned_${node.replace(/[^A-Za-z0-9_.]/g, '_')}`), rewire: [node], slices: mergeSlices(own, `constant '${init}' in node '${node}'`) });
+      const slices = mergeSlices(own, `constant '${init}' in node '${node}'`);
+      const same = copies.find((c) => c.slices.length === slices.length && c.slices.every((s, i) => sameSlice(s, slices[i]!)));
+      if (same) same.rewire.push(node);
+      else copies.push({ source: init, target: fresh(`${init}__pruned_${node.replace(/[^A-Za-z0-9_.]/g, '_')}`), rewire: [node], slices });
     }
+    items.push(...copies);
   }
   return items;
 }

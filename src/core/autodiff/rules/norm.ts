@@ -43,4 +43,33 @@ export const normRules: RuleTable = {
       return [e.mul(rstd, e.op1('Sub', [e.op1('Sub', [g, mg]), e.mul(xh, mgx)]))];
     },
   },
+  // ConvNeXt's LayerNorm over channels: once its Linear layers are gated, gates of earlier
+  // blocks reach the loss through it. Same algebra as InstanceNorm over the axes from `axis` on;
+  // the scale has exactly those trailing dims, so it broadcasts as it is.
+  LayerNormalization: {
+    inputs: () => [0],
+    outputs: [0],
+    backward: (ctx, node, dY, need) => {
+      if (!need[0]) return [];
+      const { e } = ctx;
+      if (node.output.slice(1).some((o) => o && ctx.model.consumers(o).length > 0)) {
+        ctx.fail(node, 'unsupported-attribute', 'LayerNormalization whose Mean/InvStdDev outputs are used has no backward rule');
+      }
+      const [x, scale] = node.input as [string, string];
+      const r = ctx.rank(x, node);
+      const a = attrInt(node, 'axis', -1);
+      const from = a < 0 ? a + r : a;
+      const axes = Array.from({ length: r - from }, (_, i) => i + from);
+      const eps = attrFloat(node, 'epsilon', 1e-5);
+      const mu = e.reduceMean(x, axes, true);
+      const d = e.op1('Sub', [x, mu]);
+      const v = e.reduceMean(e.mul(d, d), axes, true);
+      const rstd = e.op1('Reciprocal', [e.op1('Sqrt', [e.op1('Add', [v, e.scalarF(eps)])])]);
+      const xh = e.mul(d, rstd);
+      const g = e.mul(dY[0]!, scale);
+      const mg = e.reduceMean(g, axes, true);
+      const mgx = e.reduceMean(e.mul(g, xh), axes, true);
+      return [e.mul(rstd, e.op1('Sub', [e.op1('Sub', [g, mg]), e.mul(xh, mgx)]))];
+    },
+  },
 };

@@ -71,7 +71,7 @@ export const poolRules: RuleTable = {
       const overlap = win.kernel.some((k, i) => win.strides[i]! < win.dilations[i]! * (k - 1) + 1);
       // Disjoint windows never name an element twice, so a plain scatter is exact; overlapping
       // ones can, and need the summing scatter (opset 16).
-      if (overlap && ctx.opset < 16) ctx.fail(node, 'no-gradient-rule', 'MaxPool with overlapping windows needs ScatterElements(reduction="add"), i.e. opset ≥ 16');
+      if (overlap) ctx.needOpset(node, 16, 'MaxPool with overlapping windows needs ScatterElements(reduction="add"), i.e. opset ≥ 16');
       const flat = e.reshape(dy, [-1]);
       const flatIdx = e.reshape(idx, [-1]);
       const zeros = e.op1('ConstantOfShape', [e.reshape(e.op1('Size', [x]), [1])], { value: makeTensor('value', [1], Float32Array.of(0), DataType.FLOAT) });

@@ -210,7 +210,7 @@ export const structureRules: RuleTable = {
       const ints = constInts(ctx.model, indices);
       const D = ctx.shapes.get(data)?.[axis];
       if (!ints || typeof D !== 'number') {
-        if (ctx.opset < 16) return ctx.fail(node, 'no-gradient-rule', 'Gather backward needs constant indices and a static size along the gather axis, or opset ≥ 16 (ScatterElements with reduction)');
+        ctx.needOpset(node, 16, 'Gather backward needs constant indices and a static size along the gather axis, or opset ≥ 16 (ScatterElements with reduction)');
         const along = e.reshape(idx, Array.from({ length: r }, (_, i) => (i === axis ? -1 : 1)));
         const full = e.op1('Expand', [along, e.shape(g)]);
         return [e.op1('ScatterElements', [zerosF(ctx, e.shape(data)), full, g], { axis, reduction: 'add' })];

@@ -19,6 +19,8 @@ export interface RuleContext {
   /** Rank of a forward tensor; throws 'shape-unknown' naming the node when inference has none. */
   rank(tensor: string, node: NodeProto): number;
   fail(node: NodeProto, code: AutodiffErrorCode, detail: string): never;
+  /** Returns when the gradient graph's opset is at least `min`; otherwise the graph is rebuilt at `min`. */
+  needOpset(node: NodeProto, min: number, detail: string): void;
 }
 
 /**
