@@ -86,6 +86,8 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     selectMask(imp.scores, imp.terms, { method, sparsity: s.sparsity, alpha: s.alpha, beta: s.beta, similarity: s.similarity, jointFisher: s.gamma, floor: s.floor, roundTo: s.roundTo, seed: s.seed, searchTimeMs: s.searchTimeMs, signal, onProgress });
   const dataSummary = data.describe();
   const evaluationInfo: EvaluationInfo = { split: 'test', images: dataSummary.splits.test.images, samples: dataSummary.splits.test.samples, patch: dataSummary.patch, inputShape: [...a.inputShape] };
+  // What every summary starts with, compare-only or not.
+  const runIdentity = () => ({ model: path.resolve(req.model), output: paths.model, reportJson: paths.reportJson, reportMarkdown: paths.reportMarkdown, preset: req.presetName, method: s.method, sparsity: s.sparsity, provider });
   const metricOf = (v: number) => (task === 'denoise' ? { psnr: v } : { accuracy: v });
   /**
    * A method's row measured as the run's own "after" is: the physical model exported in memory,
@@ -131,14 +133,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     const own = picked.find((p) => p.method === s.method) ?? picked[picked.length - 1]!;
     const ownRow = result.rows.find((r) => r.method === own.method)!;
     const summary: RunSummary = {
-      model: path.resolve(req.model),
-      output: paths.model,
-      reportJson: paths.reportJson,
-      reportMarkdown: paths.reportMarkdown,
-      preset: req.presetName,
-      method: s.method,
-      sparsity: s.sparsity,
-      provider,
+      ...runIdentity(),
       before: result.before,
       after: { ...(ownRow.psnr !== undefined ? { psnr: ownRow.psnr } : {}), ...(ownRow.ssim !== undefined ? { ssim: ownRow.ssim } : {}), ...(ownRow.accuracy !== undefined ? { accuracy: ownRow.accuracy } : {}), params: ownRow.params, macs: ownRow.macs, ...(ownRow.latencyMs !== undefined ? { latencyMs: ownRow.latencyMs } : {}) },
       groups: capacities(own.keep),
@@ -303,14 +298,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     // -------------------------------------------------------------- write (atomically, last)
     throwIfCancelled(signal);
     const summary: RunSummary = {
-      model: path.resolve(req.model),
-      output: paths.model,
-      reportJson: paths.reportJson,
-      reportMarkdown: paths.reportMarkdown,
-      preset: req.presetName,
-      method: s.method,
-      sparsity: s.sparsity,
-      provider,
+      ...runIdentity(),
       before: evaluation.before,
       after: evaluation.after,
       ...(evaluation.beforeRefine ? { beforeRefine: evaluation.beforeRefine } : {}),

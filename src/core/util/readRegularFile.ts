@@ -74,29 +74,20 @@ export function assertRegularFile(file: string): Stats {
 
 /** The whole content of a regular file, at most as many bytes as it had when opened. */
 export async function readRegularFile(file: string): Promise<Buffer> {
-  assertRegularFile(file);
-  let fh: fsp.FileHandle;
+  const { handle, size } = await openRegularFile(file);
   try {
-    fh = await fsp.open(file, OPEN_FLAGS);
-  } catch (err) {
-    throw fromErrno(file, err);
-  }
-  try {
-    // The path may have been swapped between the stat and the open; what counts is what was opened.
-    const st = await fh.stat();
-    check(file, st);
-    const buf = Buffer.allocUnsafe(st.size);
+    const buf = Buffer.allocUnsafe(size);
     let at = 0;
-    while (at < st.size) {
-      const { bytesRead } = await fh.read(buf, at, st.size - at, at);
+    while (at < size) {
+      const { bytesRead } = await handle.read(buf, at, size - at, at);
       if (bytesRead === 0) break;
       at += bytesRead;
     }
-    return at === st.size ? buf : buf.subarray(0, at);
+    return at === size ? buf : buf.subarray(0, at);
   } catch (err) {
     throw err instanceof FileReadError ? err : fromErrno(file, err);
   } finally {
-    await fh.close();
+    await handle.close();
   }
 }
 
@@ -140,6 +131,7 @@ export async function openRegularFile(file: string): Promise<{ handle: fsp.FileH
     throw fromErrno(file, err);
   }
   try {
+    // The path may have been swapped between the stat and the open; what counts is what was opened.
     const st = await fh.stat();
     check(file, st);
     return { handle: fh, size: st.size };
