@@ -91,7 +91,7 @@ function mulberry32(seed: number): () => number {
 }
 
 async function worker(file: string, input: number[]): Promise<ModelResult> {
-  const { loadModel } = await import('../src/core/onnx');
+  const { loadModel, normalizeGraph } = await import('../src/core/onnx');
   const { inferShapes } = await import('../src/core/analysis/shapes');
   const { analyzeDependencies } = await import('../src/core/analysis/dependencyGroups');
   const { countCost } = await import('../src/core/prune/cost');
@@ -101,7 +101,11 @@ async function worker(file: string, input: number[]): Promise<ModelResult> {
   const t0 = performance.now();
   const result: ModelResult = { name: path.basename(file, '.onnx'), analyzeOk: false, prune: [], seconds: 0 };
   const model = await loadModel(file);
+  // Nodes as in the file; then normalised as analyze, prune and the pipeline do: without it an
+  // Identity in front of a shared initializer (the exporter's deduplication) reads as a run-time
+  // bias or BN statistic and locks its channels (VGG, DenseNet random init).
   result.nodes = model.nodes.length;
+  normalizeGraph(model);
   let deps;
   let shapes;
   try {

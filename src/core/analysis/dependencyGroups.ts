@@ -847,7 +847,8 @@ class RuleWalker {
   private channelsLast(node: NodeProto): void {
     const g = this.g;
     const op = node.opType;
-    const X = node.input[0]!;
+    // The channels-last operand, wherever it is: exporters write a Linear's bias as Add(bias, x).
+    const X = node.input.find((i) => i && this.slots(i)?.axis !== undefined) ?? node.input[0]!;
     const x = this.slots(X);
     const Y = node.output[0];
     const lock = (why: string) => {
@@ -893,6 +894,14 @@ class RuleWalker {
       });
       this.layerNorms.push(node);
       return;
+    }
+    if (op.startsWith('Reduce') && node.input[0] === X) {
+      // A LayerNorm exported before opset 17 is ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt /
+      // Div over the last axis: its statistics mix every channel, as LayerNormalization's do.
+      const axes = this.axesOf(node, 1);
+      if (axes && axes.length === 1 && normAxis(axes[0]!, r) === ax && attrInt(node, 'keepdims', 1) === 1) {
+        return lock('reduces over the channel axis (a LayerNorm exported before opset 17 as ReduceMean … Div; re-export at opset ≥ 17 so that allowLayerNormPruning can prune these channels)');
+      }
     }
     if (ELEMENTWISE.has(op) && op !== 'Where') {
       const y = cl(Y, x.count, 'derived');

@@ -111,7 +111,7 @@ function broadcast(shapes: (Dim[] | undefined)[]): Dim[] | undefined {
       else if (d === null) d = x;
       else if (typeof d === 'string' && typeof x === 'number') d = x;
     }
-    out.push(d ?? 1);
+    out.push(d === undefined ? 1 : d); // null (unknown) stays unknown: `?? 1` would turn it into 1
   }
   return out;
 }

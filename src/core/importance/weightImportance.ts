@@ -29,7 +29,9 @@ function producerWeight(model: OnnxModel, nodeName: string): { initializer: stri
  * Returned as one flat vector per variable so norms and cosines treat coupled filters as one.
  */
 export function producerFilters(model: OnnxModel, deps: DependencyAnalysis): Float32Array[] {
-  const parts: number[][][] = deps.variables.map(() => []);
+  // Typed slices, concatenated once per variable: VGG's classifier alone is 10⁸ weights, which as
+  // number arrays took seconds and gigabytes.
+  const parts: Float32Array[][] = deps.variables.map(() => []);
   const seen = new Set<string>();
   for (const group of deps.groups) {
     for (const p of group.producers) {
@@ -46,16 +48,25 @@ export function producerFilters(model: OnnxModel, deps: DependencyAnalysis): Flo
       for (let c = 0; c < len; c++) {
         const v = slice.variable[Math.floor(c / slice.block)]!;
         if (v < 0) continue;
-        const filter: number[] = [];
+        const filter = new Float32Array(outer * inner);
         for (let o = 0; o < outer; o++) {
           const base = (o * len + c) * inner;
-          for (let k = 0; k < inner; k++) filter.push(t.data[base + k]!);
+          for (let k = 0; k < inner; k++) filter[o * inner + k] = t.data[base + k]!;
         }
         parts[v]!.push(filter);
       }
     }
   }
-  return parts.map((ps) => Float32Array.from(ps.flat()));
+  return parts.map((ps) => {
+    if (ps.length === 1) return ps[0]!;
+    const out = new Float32Array(ps.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of ps) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  });
 }
 
 export interface WeightScores {

@@ -191,7 +191,19 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
       const axis = deps.tensors.get(tensor)?.axis ?? 1;
       const perSample = dims.reduce((x, y, k) => (k === 0 || k === axis ? x : x * y), 1);
       const activationPearson = sums ? pearsonFromGram(sub, Float64Array.from(index, (i) => sums[i]!), calibration.gramSamples * perSample, index.length) : undefined;
-      return { id: g.id, variables: g.variables, activationSimilarity: cosineFromGram(sub, index.length), activationPearson, fisherBlock: calibration.accumulator.fisherBlock(g.variables), weightSimilarity: weightCosine(filters, g.variables) };
+      // Filter cosines cost C²·fan-in (4096²·25088 for VGG's first classifier layer: minutes in JS)
+      // and only the l1-qubo method reads them: computed on first use.
+      let weightSimilarity: Float64Array | undefined;
+      return {
+        id: g.id,
+        variables: g.variables,
+        activationSimilarity: cosineFromGram(sub, index.length),
+        activationPearson,
+        fisherBlock: calibration.accumulator.fisherBlock(g.variables),
+        get weightSimilarity(): Float64Array {
+          return (weightSimilarity ??= weightCosine(filters, g.variables));
+        },
+      };
     });
     return { scores, terms };
   });

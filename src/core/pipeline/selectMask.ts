@@ -145,7 +145,8 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
     fisher: pick(scores.fisher, g.variables),
     l1: pick(scores.l1, g.variables),
     similarity: perChannelScale(o.similarity === 'pearson' ? pearsonOf(g) : g.activationSimilarity, g.variables.length),
-    weightSimilarity: perChannelScale(g.weightSimilarity, g.variables.length),
+    // Only the l1-qubo objective reads the filter cosines; reading them computes them (prepare.ts).
+    ...(o.method === 'l1-qubo' ? { weightSimilarity: perChannelScale(g.weightSimilarity, g.variables.length) } : {}),
   }));
   let common: { rho: number; roundTo: number; sparsity?: number; keep?: number } = { rho: o.floor, roundTo: o.roundTo, sparsity: o.sparsity };
   if (o.capacity === 'per-group') {

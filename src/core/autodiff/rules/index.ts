@@ -3,6 +3,7 @@ import { elementwiseRules } from './elementwise';
 import { linearRules } from './linear';
 import { normRules } from './norm';
 import { poolRules } from './pool';
+import { reduceRules } from './reduce';
 import { resizeRules } from './resize';
 import { structureRules } from './structure';
 import { NON_DIFFERENTIABLE, type RuleTable } from './types';
@@ -21,6 +22,7 @@ export const RULES: RuleTable = {
   ...elementwiseRules,
   ...convRules,
   ...poolRules,
+  ...reduceRules,
   ...resizeRules,
   ...structureRules,
   ...linearRules,

@@ -8,7 +8,7 @@
 // - static input and output sizes (any scale, align_corners too): explicit interpolation matrices,
 //   dx = A_hᵀ · dy · A_w as MatMuls over the last two axes.
 import type { NodeProto } from 'onnx-buf';
-import { attrInt, attrInts, attrString } from '../../onnx';
+import { DataType, attrInt, attrInts, attrString } from '../../onnx';
 import { constFloats, constInts } from '../shapes';
 import type { RuleContext, RuleTable } from './types';
 
@@ -190,6 +190,76 @@ function matrixBackward(ctx: RuleContext, dy: string, x: string, r: number, scal
   return g;
 }
 
+/**
+ * Whether `sizes` is Concat(Slice(Shape(x), 0, lead), …): the leading axes keep x's sizes (the
+ * exporters' F.interpolate(x, size=…) pattern), so only the last two axes may change.
+ */
+function keepsLeadingAxes(ctx: RuleContext, sizes: string, x: string, lead: number): boolean {
+  const cat = ctx.model.producer(sizes);
+  if (!cat || cat.opType !== 'Concat' || !cat.input[0]) return false;
+  const first = ctx.model.producer(cat.input[0]);
+  if (!first) return false;
+  if (first.opType === 'Shape') {
+    return first.input[0] === x && attrInt(first, 'start', 0) === 0 && attrInt(first, 'end', -999) === lead;
+  }
+  if (first.opType !== 'Slice') return false;
+  const shape = ctx.model.producer(first.input[0]!);
+  if (!shape || shape.opType !== 'Shape' || shape.input[0] !== x || shape.attribute.length > 0) return false;
+  const starts = constInts(ctx.model, first.input[1]);
+  const ends = constInts(ctx.model, first.input[2]);
+  const axes = first.input[3] ? constInts(ctx.model, first.input[3]) : [0];
+  const steps = first.input[4] ? constInts(ctx.model, first.input[4]) : [1];
+  return starts?.length === 1 && starts[0] === 0 && ends?.length === 1 && ends[0] === lead && axes?.length === 1 && axes[0] === 0 && steps?.length === 1 && steps[0] === 1;
+}
+
+/**
+ * Linear Resize to run-time sizes on the last two axes: the interpolation matrix of each axis is
+ * built in the graph from the run-time lengths (the same float32 source coordinates as
+ * interpMatrix), and dx = A_hᵀ · dy · A_w.
+ */
+function runtimeMatrixBackward(ctx: RuleContext, node: NodeProto, dy: string, x: string, r: number, m: InterpMode): string {
+  const { e } = ctx;
+  const y = node.output[0]!;
+  const f = (t: string) => e.op1('Cast', [t], { to: DataType.FLOAT });
+  const one = e.scalarF(1);
+  const half = e.scalarF(0.5);
+  const matrix = (a: number): string => {
+    const lin = e.reshape(e.shapeSlice(x, a, a + 1), []);
+    const lout = e.reshape(e.shapeSlice(y, a, a + 1), []);
+    const linF = f(lin);
+    const loutF = f(lout);
+    const i = f(e.op1('Range', [e.constI64([0], []), lout, e.constI64([1], [])]));
+    const scale = e.op1('Div', [loutF, linF]);
+    const halfPixel = () => e.op1('Sub', [e.op1('Div', [e.op1('Add', [i, half]), scale]), half]);
+    let src: string;
+    switch (m.ctm) {
+      case 'asymmetric':
+        src = e.op1('Div', [i, scale]);
+        break;
+      case 'align_corners':
+        src = e.op1('Div', [e.op1('Mul', [i, e.op1('Sub', [linF, one])]), e.op1('Max', [e.op1('Sub', [loutF, one]), one])]);
+        break;
+      case 'pytorch_half_pixel':
+        src = e.op1('Where', [e.op1('Greater', [loutF, one]), halfPixel(), e.scalarF(0)]);
+        break;
+      default:
+        src = halfPixel();
+    }
+    const last = e.op1('Sub', [linF, one]);
+    const c = e.op1('Min', [e.op1('Max', [src, e.scalarF(0)]), last]);
+    const j1 = e.op1('Floor', [c]);
+    const j2 = e.op1('Min', [e.op1('Add', [j1, one]), last]);
+    const frac = e.op1('Sub', [c, j1]);
+    const j = e.unsqueeze(f(e.op1('Range', [e.constI64([0], []), lin, e.constI64([1], [])])), [0]); // [1, Lin]
+    const col = (t: string) => e.unsqueeze(t, [1]); // [Lout, 1]
+    const hit = (t: string) => f(e.op1('Equal', [col(t), j]));
+    return e.op1('Add', [e.mul(hit(j1), col(e.op1('Sub', [one, frac]))), e.mul(hit(j2), col(frac))]); // [Lout, Lin]
+  };
+  let g = e.op1('MatMul', [dy, matrix(r - 1)]);
+  g = e.op1('MatMul', [e.op1('Transpose', [matrix(r - 2)], { perm: [1, 0] }), g]);
+  return g;
+}
+
 export const resizeRules: RuleTable = {
   Resize: {
     inputs: () => [0],
@@ -215,7 +285,24 @@ export const resizeRules: RuleTable = {
           if (typeof d !== 'number') return ctx.fail(node, 'shape-unknown', 'Resize by output sizes needs static input sizes for its backward rule');
           scales[a] = f32(sizeIn[i]! / d);
         }
-      } else ctx.fail(node, 'no-gradient-rule', 'Resize with run-time scales or sizes has no backward rule');
+      } else if (
+        m.mode === 'linear' &&
+        ['half_pixel', 'pytorch_half_pixel', 'asymmetric', 'align_corners'].includes(m.ctm) &&
+        r >= 2 &&
+        node.input[3] &&
+        !(scaleIn && scaleIn.length > 0) &&
+        (!node.input[2] || (scaleIn !== undefined && scaleIn.length === 0)) &&
+        !attrInts(node, 'axes') &&
+        keepsLeadingAxes(ctx, node.input[3], x, r - 2)
+      ) {
+        return [runtimeMatrixBackward(ctx, node, dY[0]!, x, r, m)];
+      } else {
+        ctx.fail(
+          node,
+          'no-gradient-rule',
+          'Resize with run-time scales or sizes has no backward rule (covered: linear mode with run-time sizes for the last two axes, Concat(Slice(Shape(x), 0, rank − 2), …))',
+        );
+      }
       // onnxruntime copies the input when no axis changes size, whatever the coordinate mode.
       if (scales.every((s) => s === 1)) return [dY[0]!];
       const integer = scales[0] === 1 && scales[1] === 1 && r >= 3 && scales.every((s) => Number.isInteger(s) && s >= 1);
