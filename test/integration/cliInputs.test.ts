@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { loadModel } from '../../src/core/onnx';
 import { DATA, FIXTURES, modelCopy, removeTempDirs, tempDir } from '../helpers/pipelineOutputs';
 import { runCli, showRun, type CliResult } from '../helpers/cli';
+import { GraphBuilder } from '../helpers/graphs';
 
 const HALFUNET = path.join(FIXTURES, 'halfunet.onnx');
 
@@ -95,6 +96,17 @@ describe('flags and advice', () => {
   test("--sparsity '' is refused, not replaced by a default (both forms)", async () => {
     assertBadInput(await cli(['prune', HALFUNET, '--sparsity', '', '--out', out()]), /--sparsity needs a value/);
     assertBadInput(await cli(['prune', HALFUNET, '--data', DATA, '--config', tinyConfig(), '--sparsity', '', '--out', out()]), /--sparsity needs a value/);
+  });
+
+  test('a segmentation-like model (3-channel images in, 5 channels out) is refused before calibration', async () => {
+    const dir = tempDir('qp-inputs-seg-');
+    const model = path.join(dir, 'seg.onnx');
+    const b = new GraphBuilder(21);
+    b.conv('head', b.relu('relu1', b.conv('conv1', 'input', 3, 8)), 8, 5);
+    await b.build('head').save(model);
+    const r = await cli(['prune', model, '--data', DATA, '--config', tinyConfig(), '--out', path.join(dir, 'p.onnx')]);
+    assertBadInput(r, /maps 3-channel images to 5-channel outputs; .*segmentation maps are not supported yet/);
+    assert.doesNotMatch(r.stderr, /Calibrate/, showRun(r));
   });
 
   test('--round-to at or above the largest group is refused, naming its size (both forms)', async () => {

@@ -104,6 +104,15 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     log(`${deps.groups.length} channel groups, ${deps.variables.length} prunable channels, ${deps.locked.length} locked sets`);
     if (deps.unknownOps.length) log(`ops not understood (their channels are locked): ${deps.unknownOps.join(', ')}`, 'warn');
     const outShape = shapes.get(model.outputNames[0]!) ?? [];
+    // Image-to-image scoring compares the output with images of the input's channels; a
+    // segmentation head (one channel per class) would only fail later, inside the loss.
+    const outChannels = outShape.length === 4 ? outShape[1] : undefined;
+    if (typeof outChannels === 'number' && outChannels !== channels) {
+      throw new PipelineError(
+        'task-mismatch',
+        `'${request.model}' maps ${channels}-channel images to ${outChannels}-channel outputs; pruning with data supports classifiers (a [N, classes] output) and image-to-image models whose output has the input's channels (denoising, restoration); segmentation maps are not supported yet (data-free 'prune --method l1' works)`,
+      );
+    }
     return { model, shapes, deps, layers, inputShape, channels, patch, inputName: input.name, outputName: model.outputNames[0]!, outRank: outShape.length };
   });
   const { model, deps } = a;
