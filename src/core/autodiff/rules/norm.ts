@@ -1,6 +1,24 @@
 import { attrFloat, attrInt } from '../../onnx';
 import type { RuleTable } from './types';
 
+type Emitter = Parameters<NonNullable<RuleTable[string]>['backward']>[0]['e'];
+
+/**
+ * dx of y = γ·(x − μ)/σ with μ, σ over `axes` (instance and layer normalisation):
+ * x̂ = (x − μ)/σ; dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with g = γ·dy.
+ */
+function normalizeBackward(e: Emitter, x: string, gamma: string, dy: string, axes: number[], eps: number): string {
+  const mu = e.reduceMean(x, axes, true);
+  const d = e.op1('Sub', [x, mu]);
+  const v = e.reduceMean(e.mul(d, d), axes, true);
+  const rstd = e.op1('Reciprocal', [e.op1('Sqrt', [e.op1('Add', [v, e.scalarF(eps)])])]);
+  const xh = e.mul(d, rstd);
+  const g = e.mul(dy, gamma);
+  const mg = e.reduceMean(g, axes, true);
+  const mgx = e.reduceMean(e.mul(g, xh), axes, true);
+  return e.mul(rstd, e.op1('Sub', [e.op1('Sub', [g, mg]), e.mul(xh, mgx)]));
+}
+
 export const normRules: RuleTable = {
   BatchNormalization: {
     outputs: [0],
@@ -27,20 +45,10 @@ export const normRules: RuleTable = {
       const [x, scale] = node.input as [string, string];
       const r = ctx.rank(x, node);
       const axes = Array.from({ length: r - 2 }, (_, i) => i + 2);
-      const eps = attrFloat(node, 'epsilon', 1e-5);
-      // x̂ = (x − μ)/σ per (n, c); dx = (γ/σ)·(dy − mean(dy) − x̂·mean(dy·x̂)).
-      const mu = e.reduceMean(x, axes, true);
-      const d = e.op1('Sub', [x, mu]);
-      const v = e.reduceMean(e.mul(d, d), axes, true);
-      const rstd = e.op1('Reciprocal', [e.op1('Sqrt', [e.op1('Add', [v, e.scalarF(eps)])])]);
-      const xh = e.mul(d, rstd);
       const sc = ctx.model.constant(scale);
       const channelShape = [-1, ...new Array(r - 2).fill(1)];
       const gamma = sc ? e.constF32(sc.data as Float32Array, [sc.data.length, ...new Array(r - 2).fill(1)]) : e.reshape(scale, channelShape);
-      const g = e.mul(dY[0]!, gamma);
-      const mg = e.reduceMean(g, axes, true);
-      const mgx = e.reduceMean(e.mul(g, xh), axes, true);
-      return [e.mul(rstd, e.op1('Sub', [e.op1('Sub', [g, mg]), e.mul(xh, mgx)]))];
+      return [normalizeBackward(e, x, gamma, dY[0]!, axes, attrFloat(node, 'epsilon', 1e-5))];
     },
   },
   // ConvNeXt's LayerNorm over channels: once its Linear layers are gated, gates of earlier
@@ -60,16 +68,7 @@ export const normRules: RuleTable = {
       const a = attrInt(node, 'axis', -1);
       const from = a < 0 ? a + r : a;
       const axes = Array.from({ length: r - from }, (_, i) => i + from);
-      const eps = attrFloat(node, 'epsilon', 1e-5);
-      const mu = e.reduceMean(x, axes, true);
-      const d = e.op1('Sub', [x, mu]);
-      const v = e.reduceMean(e.mul(d, d), axes, true);
-      const rstd = e.op1('Reciprocal', [e.op1('Sqrt', [e.op1('Add', [v, e.scalarF(eps)])])]);
-      const xh = e.mul(d, rstd);
-      const g = e.mul(dY[0]!, scale);
-      const mg = e.reduceMean(g, axes, true);
-      const mgx = e.reduceMean(e.mul(g, xh), axes, true);
-      return [e.mul(rstd, e.op1('Sub', [e.op1('Sub', [g, mg]), e.mul(xh, mgx)]))];
+      return [normalizeBackward(e, x, scale, dY[0]!, axes, attrFloat(node, 'epsilon', 1e-5))];
     },
   },
 };
