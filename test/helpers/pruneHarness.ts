@@ -1,7 +1,13 @@
 // Runs gated and pruned models side by side in onnxruntime (CPU, one thread) for the pruning tests.
-import type { DependencyAnalysis } from '../../src/core/analysis/types';
+import assert from 'node:assert/strict';
+import { analyzeLayers } from '../../src/core/analysis/layers';
+import { inferShapes } from '../../src/core/analysis/shapes';
+import type { DependencyAnalysis, ShapeMap } from '../../src/core/analysis/types';
 import type { OnnxModel } from '../../src/core/onnx';
-import type { GatedModel } from '../../src/core/prune/gatedModel';
+import { countCost, predictCost } from '../../src/core/prune/cost';
+import { buildGatedModel, type GatedModel } from '../../src/core/prune/gatedModel';
+import { randomMask } from '../../src/core/prune/masks';
+import { exportPruned } from '../../src/core/prune/physicalExport';
 import { openSession, ort } from '../../src/core/runtime/session';
 
 export async function session(model: OnnxModel): Promise<ort.InferenceSession> {
@@ -47,4 +53,60 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+export interface PrunedVsGatedOptions {
+  inputShape: number[];
+  input: Float32Array;
+  sparsities: number[];
+  seeds: number[];
+  /** Largest |pruned − gated| allowed. */
+  tol: number;
+  /** Also check that keeping every channel exports the original model (within 1e-6). */
+  keepAll?: boolean;
+  /** Also compare float elements and the analysis module's per-layer totals, and require fewer params. */
+  fullCost?: boolean;
+  /** The seeded masks to try (default randomMask). */
+  mask?: (deps: DependencyAnalysis, sparsity: number, seed: number) => Uint8Array;
+}
+
+/**
+ * The pruning tests' central check: for every sparsity × seed mask, the physically pruned model
+ * equals the shared-gated one on the same input, its predicted cost equals the exported model's
+ * counted cost, and some mask changes the output (so the comparison is not vacuous).
+ */
+export async function assertPrunedMatchesGated(label: string, model: OnnxModel, deps: DependencyAnalysis, shapes: ShapeMap, o: PrunedVsGatedOptions): Promise<void> {
+  const feed = () => ({ input: inputTensor(o.input, o.inputShape) });
+  const original = await runFirst(await session(model), feed());
+  const gated = buildGatedModel(model, deps, { layout: 'shared' });
+  const gs = await session(gated.model);
+  if (o.keepAll) {
+    assert.ok(maxAbsDiff(await runFirst(gs, { ...feed(), ...sharedGateFeeds(deps, gated, undefined) }), original) <= 1e-6, 'all gates 1 = original');
+    const all = new Uint8Array(deps.variables.length).fill(1);
+    assert.ok(maxAbsDiff(await runFirst(await session(exportPruned(model, deps, all)), feed()), original) <= 1e-6, 'keep-all export = original');
+  }
+  let changed = 0;
+  for (const s of o.sparsities) {
+    for (const seed of o.seeds) {
+      const keep = (o.mask ?? randomMask)(deps, s, seed);
+      const pruned = exportPruned(model, deps, keep);
+      const p = await runFirst(await session(pruned), feed());
+      const q = await runFirst(gs, { ...feed(), ...sharedGateFeeds(deps, gated, keep) });
+      const diff = maxAbsDiff(p, q);
+      assert.ok(diff <= o.tol, `${label} s=${s} seed=${seed}: |pruned − gated| = ${diff}`);
+      if (maxAbsDiff(p, original) > 1e-3) changed++;
+      const predicted = predictCost(model, deps, shapes, keep);
+      const prunedShapes = await inferShapes(pruned, o.inputShape);
+      const counted = countCost(pruned, prunedShapes);
+      assert.deepEqual([predicted.params, predicted.macs], [counted.params, counted.macs], `cost s=${s}`);
+      if (o.fullCost) {
+        assert.equal(predicted.floatElements, counted.floatElements, `float elements s=${s}`);
+        // Cross-check with the analysis module's own per-layer counting.
+        const layers = analyzeLayers(pruned, prunedShapes).totals;
+        assert.deepEqual([predicted.params, predicted.macs], [layers.params, layers.macs], `analyzeLayers s=${s}`);
+        assert.ok(counted.params < countCost(model, shapes).params);
+      }
+    }
+  }
+  assert.ok(changed > 0, 'pruning must change the output somewhere (the comparison is not vacuous)');
 }

@@ -6,7 +6,6 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeDependencies } from '../../src/core/analysis/dependencyGroups';
 import { inferShapes } from '../../src/core/analysis/shapes';
-import { analyzeLayers } from '../../src/core/analysis/layers';
 import { buildGatedModel } from '../../src/core/prune/gatedModel';
 import { exportPruned } from '../../src/core/prune/physicalExport';
 import { randomMask } from '../../src/core/prune/masks';
@@ -17,7 +16,7 @@ import type { Feed, GradCase } from '../helpers/autodiffGraphs';
 import { toOrt, verifyCase, type WrtReport } from '../helpers/gradCheck';
 import { buildGradientModel } from '../../src/core/autodiff';
 import { openSession } from '../../src/core/runtime/session';
-import { inputTensor, maxAbsDiff, perSampleGateFeeds, runFirst, session, sharedGateFeeds } from '../helpers/pruneHarness';
+import { assertPrunedMatchesGated, inputTensor, maxAbsDiff, perSampleGateFeeds, runFirst, session, sharedGateFeeds } from '../helpers/pruneHarness';
 
 const SPARSITIES = [0.3, 0.5];
 const SEEDS = [1, 2, 3];
@@ -37,34 +36,7 @@ describe('architecture blocks: pruned ≡ gated', () => {
       const shapes = await inferShapes(model, g.inputShape);
       const deps = analyzeDependencies(model, shapes);
       assert.ok(deps.groups.length > 0);
-      const x = randomInput(g.inputShape, 11);
-      const feed = () => ({ input: inputTensor(x, g.inputShape) });
-      const original = await runFirst(await session(model), feed());
-      const gated = buildGatedModel(model, deps, { layout: 'shared' });
-      const gs = await session(gated.model);
-      assert.ok(maxAbsDiff(await runFirst(gs, { ...feed(), ...sharedGateFeeds(deps, gated, undefined) }), original) <= 1e-6, 'all gates 1 = original');
-      const all = new Uint8Array(deps.variables.length).fill(1);
-      assert.ok(maxAbsDiff(await runFirst(await session(exportPruned(model, deps, all)), feed()), original) <= 1e-6, 'keep-all export = original');
-      let changed = 0;
-      for (const s of SPARSITIES) {
-        for (const seed of SEEDS) {
-          const keep = randomMask(deps, s, seed);
-          const pruned = exportPruned(model, deps, keep);
-          const p = await runFirst(await session(pruned), feed());
-          const q = await runFirst(gs, { ...feed(), ...sharedGateFeeds(deps, gated, keep) });
-          const diff = maxAbsDiff(p, q);
-          assert.ok(diff <= TOL, `${g.name} s=${s} seed=${seed}: |pruned − gated| = ${diff}`);
-          if (maxAbsDiff(p, original) > 1e-3) changed++;
-          const predicted = predictCost(model, deps, shapes, keep);
-          const prunedShapes = await inferShapes(pruned, g.inputShape);
-          const counted = countCost(pruned, prunedShapes);
-          assert.deepEqual([predicted.params, predicted.floatElements, predicted.macs], [counted.params, counted.floatElements, counted.macs], `cost s=${s}`);
-          const layers = analyzeLayers(pruned, prunedShapes).totals;
-          assert.deepEqual([predicted.params, predicted.macs], [layers.params, layers.macs], `analyzeLayers s=${s}`);
-          assert.ok(counted.params < countCost(model, shapes).params);
-        }
-      }
-      assert.ok(changed > 0, 'pruning must change the output somewhere');
+      await assertPrunedMatchesGated(g.name, model, deps, shapes, { inputShape: g.inputShape, input: randomInput(g.inputShape, 11), sparsities: SPARSITIES, seeds: SEEDS, tol: TOL, keepAll: true, fullCost: true });
     });
   }
 });

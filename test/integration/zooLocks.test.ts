@@ -9,13 +9,9 @@ import assert from 'node:assert/strict';
 import { analyzeDependencies } from '../../src/core/analysis/dependencyGroups';
 import { inferShapes } from '../../src/core/analysis/shapes';
 import { normalizeGraph, type OnnxModel } from '../../src/core/onnx';
-import { buildGatedModel } from '../../src/core/prune/gatedModel';
-import { exportPruned } from '../../src/core/prune/physicalExport';
-import { randomMask } from '../../src/core/prune/masks';
-import { countCost, predictCost } from '../../src/core/prune/cost';
 import { Rng } from '../../src/core/util/rng';
 import { GraphBuilder } from '../helpers/graphs';
-import { inputTensor, maxAbsDiff, runFirst, session, sharedGateFeeds } from '../helpers/pruneHarness';
+import { assertPrunedMatchesGated } from '../helpers/pruneHarness';
 
 const TOL = 1e-4;
 
@@ -27,26 +23,7 @@ function randomInput(dims: number[], seed: number): Float32Array {
 /** Pruned ≡ gated at 30 % and 50 % over three masks, with predicted cost = counted cost. */
 async function assertExact(model: OnnxModel, shape: number[], deps: ReturnType<typeof analyzeDependencies>): Promise<void> {
   const shapes = await inferShapes(model, shape);
-  const x = randomInput(shape, 7);
-  const feed = () => ({ input: inputTensor(x, shape) });
-  const original = await runFirst(await session(model), feed());
-  const gated = buildGatedModel(model, deps, { layout: 'shared' });
-  const gs = await session(gated.model);
-  let changed = 0;
-  for (const s of [0.3, 0.5]) {
-    for (const seed of [1, 2, 3]) {
-      const keep = randomMask(deps, s, seed);
-      const pruned = exportPruned(model, deps, keep);
-      const p = await runFirst(await session(pruned), feed());
-      const q = await runFirst(gs, { ...feed(), ...sharedGateFeeds(deps, gated, keep) });
-      assert.ok(maxAbsDiff(p, q) <= TOL, `s=${s} seed=${seed}: |pruned − gated| = ${maxAbsDiff(p, q)}`);
-      if (maxAbsDiff(p, original) > 1e-3) changed++;
-      const predicted = predictCost(model, deps, shapes, keep);
-      const counted = countCost(pruned, await inferShapes(pruned, shape));
-      assert.deepEqual([predicted.params, predicted.macs], [counted.params, counted.macs], `cost s=${s}`);
-    }
-  }
-  assert.ok(changed > 0, 'pruning must change the output somewhere');
+  await assertPrunedMatchesGated('block', model, deps, shapes, { inputShape: shape, input: randomInput(shape, 7), sparsities: [0.3, 0.5], seeds: [1, 2, 3], tol: TOL });
 }
 
 /**
