@@ -1,5 +1,7 @@
-// PNG charts of the suite: PSNR vs sparsity per method, and kept channels per group per method.
-import { groupedBarChartPng, lineChartPng, type Series } from '../lib/chart';
+// PNG charts of the suite: PSNR vs sparsity per method, and kept channels per group per method,
+// with the same chart.js definitions as the report panel (webview/chartSpecs.ts).
+import { groupedBarChart, PRINT_THEME, sweepChart, type SweepSeries } from '../../webview/chartSpecs';
+import { renderChartPng } from '../lib/renderChart';
 import { mean, sd } from './tables';
 import { METHOD_LABEL, METHOD_ORDER, type BenchMethod, type SuiteResults } from './types';
 
@@ -28,22 +30,18 @@ export function suiteCharts(r: SuiteResults): Chart[] {
     const dense = r.dense.find((d) => d.model === model)!;
     // Random is far below everything else; drawing it would squash the differences that matter.
     const shown = METHOD_ORDER.filter((m) => m !== 'random');
-    const series: Series[] = [];
+    const series: SweepSeries[] = [];
     for (const m of shown) {
-      const xs: number[] = [];
-      const ys: number[] = [];
-      const es: number[] = [];
+      const points = [];
       for (const s of r.config.sparsities) {
         const p = r.methods.filter((x) => x.model === model && x.method === m && Math.abs(x.sparsity - s) < 1e-9).map((x) => x.psnr);
-        if (!p.length) continue;
-        xs.push(Math.round(s * 100));
-        ys.push(mean(p));
-        es.push(sd(p));
+        if (p.length) points.push({ x: Math.round(s * 100), y: mean(p), yErr: sd(p) });
       }
-      if (xs.length) series.push({ label: METHOD_LABEL[m], x: xs, y: ys, yErr: es, color: COLORS[m], dashed: m.startsWith('hybrid+') });
+      if (points.length) series.push({ label: METHOD_LABEL[m], points, color: COLORS[m], dashed: m.startsWith('hybrid+') });
     }
-    series.push({ label: `original (${dense.psnr.toFixed(2)} dB)`, x: [pctTicks[0]!, pctTicks[pctTicks.length - 1]!], y: [dense.psnr, dense.psnr], color: '#000000', dashed: true });
-    const allY = series.flatMap((s) => s.y);
+    const ends = [pctTicks[0]!, pctTicks[pctTicks.length - 1]!];
+    series.push({ label: `original (${dense.psnr.toFixed(2)} dB)`, points: ends.map((x) => ({ x, y: dense.psnr })), color: '#000000', dashed: true });
+    const allY = series.flatMap((s) => s.points.map((p) => p.y));
     // Collapsed baselines (e.g. L1 at 50 %) would squash the region where methods differ: the axis
     // stops 6 dB below the original and the title says so.
     const floor = dense.psnr - 6;
@@ -53,14 +51,20 @@ export function suiteCharts(r: SuiteResults): Chart[] {
     charts.push({
       file: `psnr-vs-sparsity-${model}.png`,
       title: `${model}: test PSNR vs filter sparsity`,
-      png: lineChartPng({
-        title: `${model}: test PSNR vs sparsity (mean ± sd, ${r.config.seeds.length} seed${r.config.seeds.length > 1 ? 's' : ''}; no random${clipped ? `; y from ${lo} dB` : ''})`,
-        xLabel: 'filter sparsity (%)',
-        yLabel: 'test PSNR (dB)',
-        series,
-        xTicks: pctTicks,
-        yRange: [lo, hi],
-      }),
+      png: renderChartPng(
+        sweepChart(
+          {
+            title: `${model}: test PSNR vs sparsity (mean ± sd, ${r.config.seeds.length} seed${r.config.seeds.length > 1 ? 's' : ''}; no random${clipped ? `; y from ${lo} dB` : ''})`,
+            xTitle: 'filter sparsity (%)',
+            yTitle: 'test PSNR (dB)',
+            series,
+            xTicks: pctTicks,
+            yRange: [lo, hi],
+          },
+          PRINT_THEME,
+        ),
+        { height: 600 },
+      ),
     });
 
     const s36 = r.config.sparsities.find((s) => Math.abs(s - 0.36) < 1e-9) ?? r.config.sparsities[Math.floor(r.config.sparsities.length / 2)]!;
@@ -72,16 +76,21 @@ export function suiteCharts(r: SuiteResults): Chart[] {
       charts.push({
         file: `kept-per-group-${model}.png`,
         title: `${model}: kept channels per group at ${Math.round(s36 * 100)} %`,
-        png: groupedBarChartPng({
-          title: `${model}: kept channels per group at ${Math.round(s36 * 100)} % sparsity (seed ${seed}); grey = group size`,
-          xLabel: 'channel group (network order)',
-          yLabel: 'kept channels',
-          categories: dense.groups.map((g, i) => shortGroup(g, i)),
-          series: [
-            { label: 'group size', values: dense.groupSizes, color: '#d0d0d0' },
-            ...bars.map((b) => ({ label: METHOD_LABEL[b.m], values: b.row!.kept, color: COLORS[b.m] })),
-          ],
-        }),
+        png: renderChartPng(
+          groupedBarChart(
+            {
+              title: `${model}: kept channels per group at ${Math.round(s36 * 100)} % sparsity (seed ${seed}); grey = group size`,
+              xTitle: 'channel group (network order)',
+              yTitle: 'kept channels',
+              categories: dense.groups.map((g, i) => shortGroup(g, i)),
+              series: [
+                { label: 'group size', values: dense.groupSizes, color: '#d0d0d0' },
+                ...bars.map((b) => ({ label: METHOD_LABEL[b.m], values: b.row!.kept, color: COLORS[b.m] })),
+              ],
+            },
+            PRINT_THEME,
+          ),
+        ),
       });
     }
   }

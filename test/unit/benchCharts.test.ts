@@ -1,376 +1,192 @@
+// The benchmark PNGs: chart.js configurations from webview/chartSpecs.ts drawn in node by
+// bench/lib/renderChart.ts, decoded again with pngjs and checked by their pixels.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crc32 as zlibCrc32 } from 'node:zlib';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { GlobalFonts } from '@napi-rs/canvas';
 import { PNG } from 'pngjs';
-import { crc32, encodePng } from '../../bench/lib/png';
-import { fontCharacters, glyph, renderText, textWidth, GLYPH_ROWS } from '../../bench/lib/font';
-import { formatTicks, niceStep, niceTicks } from '../../bench/lib/ticks';
-import {
-  ChartError,
-  PALETTE,
-  categoryLabels,
-  groupedBarChartPng,
-  lineChartPng,
-  renderGroupedBarChart,
-  renderLineChart,
-  type BarGroupSpec,
-  type LineChartSpec,
-} from '../../bench/lib/chart';
-import type { Rect } from '../../bench/lib/raster';
-import { Rng } from '../../src/core/util/rng';
+import { chartFontFamily } from '../../bench/lib/chartFont';
+import { renderChartPng } from '../../bench/lib/renderChart';
+import { curveChart, groupedBarChart, PRINT_THEME, sweepChart, type GroupedBarInput, type SweepChartInput } from '../../webview/chartSpecs';
 
-const hex = (h: string): [number, number, number] => [
-  parseInt(h.slice(1, 3), 16),
-  parseInt(h.slice(3, 5), 16),
-  parseInt(h.slice(5, 7), 16),
-];
+const RED = '#d62728';
+const BLUE = '#1f77b4';
+const GREEN = '#2ca02c';
 
-function decode(buf: Buffer): PNG {
-  return PNG.sync.read(buf);
+function rgb(hex: string): [number, number, number] {
+  return [parseInt(hex.slice(1, 3), 16), parseInt(hex.slice(3, 5), 16), parseInt(hex.slice(5, 7), 16)];
 }
 
-function px(img: PNG, x: number, y: number): [number, number, number] {
-  const o = (y * img.width + x) * 4;
-  return [img.data[o]!, img.data[o + 1]!, img.data[o + 2]!];
-}
-
-/** Splits a PNG into chunks, checking the signature and each chunk's CRC against node's own zlib.crc32. */
-function chunks(buf: Buffer): { type: string; data: Buffer }[] {
-  assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const out: { type: string; data: Buffer }[] = [];
-  let o = 8;
-  while (o < buf.length) {
-    const len = buf.readUInt32BE(o);
-    const type = buf.toString('latin1', o + 4, o + 8);
-    const data = buf.subarray(o + 8, o + 8 + len);
-    const crc = buf.readUInt32BE(o + 8 + len);
-    assert.equal(crc, zlibCrc32(buf.subarray(o + 4, o + 8 + len)), `CRC of ${type}`);
-    out.push({ type, data });
-    o += 12 + len;
+/** Pixels of exactly this colour (line and bar interiors are drawn unblended), optionally in a row band. */
+function count(img: PNG, hex: string, rows: [number, number] = [0, img.height]): number {
+  const [r, g, b] = rgb(hex);
+  let n = 0;
+  for (let y = rows[0]; y < rows[1]; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const o = (y * img.width + x) * 4;
+      if (img.data[o] === r && img.data[o + 1] === g && img.data[o + 2] === b && img.data[o + 3] === 255) n++;
+    }
   }
-  assert.equal(o, buf.length, 'no trailing bytes');
-  return out;
+  return n;
 }
 
-const psnrSpec = (): LineChartSpec => ({
+/** Dark text pixels (titles and labels are drawn in PRINT_THEME.fg, #222). */
+function dark(img: PNG, rows: [number, number]): number {
+  let n = 0;
+  for (let y = rows[0]; y < rows[1]; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const o = (y * img.width + x) * 4;
+      if (img.data[o]! < 90 && img.data[o + 1]! < 90 && img.data[o + 2]! < 90) n++;
+    }
+  }
+  return n;
+}
+
+const sweep = (over: Partial<SweepChartInput> = {}): SweepChartInput => ({
   title: 'PSNR vs sparsity',
-  xLabel: 'Filter sparsity (%)',
-  yLabel: 'PSNR (dB)',
+  xTitle: 'filter sparsity (%)',
+  yTitle: 'PSNR (dB)',
   xTicks: [20, 36, 50],
   series: [
-    { label: 'Hybrid', x: [20, 36, 50], y: [32.9, 32.1, 31.0], yErr: [0.1, 0.2, 0.2] },
-    { label: 'Taylor', x: [20, 36, 50], y: [32.4, 31.2, 29.6], yErr: [0.1, 0.2, 0.3] },
-    { label: 'Random', x: [20, 36, 50], y: [31.0, 29.3, 27.9], dashed: true },
+    { label: 'Hybrid', color: RED, points: [{ x: 20, y: 32.9, yErr: 0.3 }, { x: 36, y: 32.1, yErr: 0.4 }, { x: 50, y: 31.0, yErr: 0.5 }] },
+    { label: 'Taylor', color: BLUE, points: [{ x: 20, y: 32.4 }, { x: 36, y: 31.2 }, { x: 50, y: 29.6 }], dashed: true },
+  ],
+  ...over,
+});
+
+const bars = (): GroupedBarInput => ({
+  title: 'kept channels per group',
+  xTitle: 'channel group',
+  yTitle: 'kept channels',
+  categories: ['1:conv', '2:conv', '3:conv', '4:conv'],
+  series: [
+    { label: 'A', color: RED, values: [10, 10, 10, 10] },
+    { label: 'B', color: BLUE, values: [20, 20, 20, 20] },
   ],
 });
 
-const barSpec = (nCat = 24): BarGroupSpec => {
-  const rng = new Rng(7);
-  const categories = Array.from({ length: nCat }, (_, i) => `conv${i + 1}`);
-  return {
-    title: 'Kept channels per layer',
-    xLabel: 'Layer',
-    yLabel: 'Kept channels',
-    categories,
-    series: ['Hybrid', 'Taylor', 'L1'].map((label) => ({ label, values: categories.map(() => 16 + rng.nextInt(48)) })),
-    hLines: [{ y: 64, label: 'unpruned: 64' }],
-  };
-};
+const decode = (png: Buffer) => PNG.sync.read(png);
 
-describe('encodePng', () => {
-  test('own CRC-32 matches the standard check value and zlib', () => {
-    assert.equal(crc32(Buffer.from('123456789', 'latin1')), 0xcbf43926);
-    const bytes = new Uint8Array(1000).map((_, i) => (i * 37 + 11) & 255);
-    assert.equal(crc32(bytes), zlibCrc32(bytes));
+describe('chart font', () => {
+  test('a sans-serif family of this machine is used for chart text', () => {
+    const family = chartFontFamily('');
+    assert.ok(GlobalFonts.families.some((f) => f.family === family), `${family} is not among the loaded fonts`);
+    assert.doesNotMatch(family, /mono|math/i, 'a text face is preferred over monospace and maths faces');
   });
 
-  test('opaque pixels round-trip through pngjs as RGB with valid chunk structure', () => {
-    const w = 5;
-    const h = 3;
-    const rgba = new Uint8Array(w * h * 4);
-    for (let i = 0; i < w * h; i++) rgba.set([(i * 50) & 255, (i * 17) & 255, 255 - i, 255], i * 4);
-    const buf = encodePng(w, h, rgba);
-    const cs = chunks(buf);
-    assert.deepEqual(
-      cs.map((c) => c.type),
-      ['IHDR', 'IDAT', 'IEND'],
-    );
-    const ihdr = cs[0]!.data;
-    assert.equal(ihdr.readUInt32BE(0), w);
-    assert.equal(ihdr.readUInt32BE(4), h);
-    assert.deepEqual([...ihdr.subarray(8)], [8, 2, 0, 0, 0]);
-    assert.equal(cs[2]!.data.length, 0);
-    const img = decode(buf);
-    assert.equal(img.width, w);
-    assert.equal(img.height, h);
-    assert.deepEqual([...img.data], [...rgba]);
-  });
-
-  test('transparency is kept as RGBA', () => {
-    const rgba = new Uint8Array([255, 0, 0, 128, 0, 255, 0, 255]);
-    const buf = encodePng(2, 1, rgba);
-    assert.equal(chunks(buf)[0]!.data[9], 6);
-    assert.deepEqual([...decode(buf).data], [...rgba]);
-  });
-
-  test('rejects bad sizes and pixel buffers', () => {
-    assert.throws(() => encodePng(0, 2, new Uint8Array(0)), (e: unknown) => e instanceof ChartError && e.code === 'bad-size');
-    assert.throws(() => encodePng(2.5, 2, new Uint8Array(20)), /positive integers/);
-    assert.throws(
-      () => encodePng(2, 2, new Uint8Array(15)),
-      (e: unknown) => e instanceof ChartError && e.code === 'bad-pixels' && /expected 16 RGBA bytes/.test(e.message),
-    );
+  test('QP_CHART_FONT that is not a font fails with the path in the message', () => {
+    const bad = path.join(os.tmpdir(), `qp-not-a-font-${process.pid}.ttf`);
+    fs.writeFileSync(bad, 'not a font');
+    try {
+      assert.throws(() => chartFontFamily(bad), (e: unknown) => e instanceof Error && e.message.includes(bad) && /not a font file/.test(e.message));
+    } finally {
+      fs.rmSync(bad, { force: true });
+    }
   });
 });
 
-describe('bitmap font', () => {
-  test('covers ASCII 32-126 with well-formed, distinct glyphs', () => {
-    const chars = fontCharacters();
-    for (let c = 32; c <= 126; c++) assert.ok(chars.includes(String.fromCharCode(c)), `missing ${String.fromCharCode(c)}`);
-    const seen = new Map<string, string>();
-    for (const ch of chars) {
-      const g = glyph(ch);
-      assert.equal(g.bits.length, g.width * GLYPH_ROWS);
-      if (ch === ' ') continue;
-      assert.ok(g.bits.some((b) => b === 1), `glyph ${ch} has ink`);
-      const key = `${g.width}:${g.bits.join('')}`;
-      assert.ok(!seen.has(key), `glyphs ${seen.get(key)} and ${ch} are identical`);
-      seen.set(key, ch);
+describe('sweep chart (PSNR vs sparsity)', () => {
+  test('decodes at size × scale with a white background, both series and a dark title', () => {
+    const img = decode(renderChartPng(sweepChart(sweep(), PRINT_THEME), { width: 600, height: 400, scale: 2 }));
+    assert.equal(img.width, 1200);
+    assert.equal(img.height, 800);
+    for (const [x, y] of [[0, 0], [img.width - 1, 0], [0, img.height - 1], [img.width - 1, img.height - 1]] as const) {
+      const o: number = (y * img.width + x) * 4;
+      assert.deepEqual([...img.data.subarray(o, o + 4)], [255, 255, 255, 255], `corner ${x},${y} is not white`);
     }
+    assert.ok(count(img, RED) > 500, `red line: ${count(img, RED)} px`);
+    assert.ok(count(img, BLUE) > 300, `blue dashed line: ${count(img, BLUE)} px`);
+    assert.ok(dark(img, [0, 50]) > 300, 'the title band has text');
   });
 
-  test('text widths scale and masks have ink; unknown characters fall back', () => {
-    assert.equal(textWidth('A', 1), 5);
-    assert.equal(textWidth('AB', 2), 22);
-    const m = renderText('Hi 1.5%', 2);
-    assert.equal(m.width, textWidth('Hi 1.5%', 2));
-    assert.equal(m.height, GLYPH_ROWS * 2);
-    assert.ok(m.bits.some((b) => b === 1));
-    assert.equal(textWidth('a\u2013b', 1), textWidth('a-b', 1));
-    assert.equal(textWidth('\u4e2d', 1), textWidth('?', 1));
+  test('the title band is empty without a title', () => {
+    const titled = decode(renderChartPng(sweepChart(sweep(), PRINT_THEME)));
+    const untitled = decode(renderChartPng(sweepChart(sweep({ title: undefined }), PRINT_THEME)));
+    // The top 40 px hold the title; without it the plot starts there and only a tick label may show.
+    assert.ok(dark(titled, [0, 40]) > 4 * dark(untitled, [0, 40]) + 100, `${dark(titled, [0, 40])} vs ${dark(untitled, [0, 40])}`);
+  });
+
+  test('error bars add ink of the series colour; a dashed line has less than a solid one', () => {
+    const withErr = count(decode(renderChartPng(sweepChart(sweep(), PRINT_THEME))), RED);
+    const plain = sweep();
+    plain.series[0]!.points = plain.series[0]!.points.map(({ x, y }) => ({ x, y }));
+    const noErr = count(decode(renderChartPng(sweepChart(plain, PRINT_THEME))), RED);
+    assert.ok(withErr > noErr + 200, `error bars drew ${withErr - noErr} px`);
+    const solid = sweep();
+    solid.series[1]!.dashed = false;
+    const dashed = count(decode(renderChartPng(sweepChart(sweep(), PRINT_THEME))), BLUE);
+    const full = count(decode(renderChartPng(sweepChart(solid, PRINT_THEME))), BLUE);
+    assert.ok(dashed < 0.85 * full, `dashed ${dashed} px vs solid ${full} px`);
+  });
+
+  test('a fixed y range clips a series lying outside it', () => {
+    const config = sweepChart(sweep({ yRange: [20, 25] }), PRINT_THEME);
+    config.options!.plugins!.legend = { display: false };
+    assert.equal(count(decode(renderChartPng(config)), RED), 0, 'nothing of the clipped series (no legend swatch either)');
+    const inside = sweepChart(sweep({ yRange: [28, 34] }), PRINT_THEME);
+    inside.options!.plugins!.legend = { display: false };
+    assert.ok(count(decode(renderChartPng(inside)), RED) > 500);
+  });
+
+  test('the same input gives the same bytes', () => {
+    assert.ok(renderChartPng(sweepChart(sweep(), PRINT_THEME)).equals(renderChartPng(sweepChart(sweep(), PRINT_THEME))));
+  });
+
+  test('bad input is refused with the series and index named', () => {
+    const bad = (over: Partial<SweepChartInput>, re: RegExp) => assert.throws(() => sweepChart(sweep(over), PRINT_THEME), (e: unknown) => e instanceof RangeError && re.test(e.message));
+    bad({ series: [] }, /no series/);
+    bad({ series: [{ label: 'L1', color: RED, points: [] }] }, /'L1' has no points/);
+    bad({ series: [{ label: 'L1', color: RED, points: [{ x: 20, y: NaN }] }] }, /'L1' y\[0\] is NaN/);
+    bad({ series: [{ label: 'L1', color: RED, points: [{ x: 20, y: 1, yErr: -1 }] }] }, /'L1' yErr\[0\] is -1/);
+    bad({ yRange: [30, 30] }, /min < max/);
+    assert.throws(() => renderChartPng(sweepChart(sweep(), PRINT_THEME), { width: 50 }), /160\.\.4096/);
   });
 });
 
-describe('ticks', () => {
-  test('steps are 1, 2 or 5 times a power of ten and labels carry no float residue', () => {
-    assert.equal(niceStep(0.13), 0.2);
-    assert.equal(niceStep(3), 5);
-    assert.equal(niceStep(7), 10);
-    assert.deepEqual(niceTicks(0, 1, 6).ticks, [0, 0.2, 0.4, 0.6, 0.8, 1]);
-    const { ticks, step } = niceTicks(0.1, 0.35, 6);
-    assert.equal(step, 0.05);
-    assert.deepEqual(formatTicks(ticks, step), ['0.10', '0.15', '0.20', '0.25', '0.30', '0.35']);
-    assert.deepEqual(formatTicks([-0, 5e7, 1e8], 5e7), ['0', '50M', '100M']);
-    assert.deepEqual(formatTicks([-1, -0.5, 0], 0.5), ['-1.0', '-0.5', '0.0']);
+describe('grouped bar chart (kept channels per group)', () => {
+  test('bar areas follow the values: twice the channels, twice the pixels', () => {
+    const img = decode(renderChartPng(groupedBarChart(bars(), PRINT_THEME), { width: 800, height: 500, scale: 1 }));
+    assert.equal(img.width, 800);
+    assert.equal(img.height, 500);
+    // Legend swatches are the same size for both series, so they cancel in the difference.
+    const a = count(img, RED);
+    const b = count(img, BLUE);
+    assert.ok(a > 2000, `series A drew ${a} px`);
+    const ratio = (b - a) / a;
+    assert.ok(ratio > 0.8 && ratio < 1.2, `B minus A over A is ${ratio.toFixed(2)}; bars are not proportional to values`);
+  });
+
+  test('category labels are drawn under the plot', () => {
+    const many = bars();
+    const img = decode(renderChartPng(groupedBarChart(many, PRINT_THEME), { width: 800, height: 500, scale: 1 }));
+    const none = bars();
+    none.categories = none.categories.map(() => '');
+    const blank = decode(renderChartPng(groupedBarChart(none, PRINT_THEME), { width: 800, height: 500, scale: 1 }));
+    assert.ok(dark(img, [0, 500]) > dark(blank, [0, 500]) + 100, 'labels add text');
+  });
+
+  test('values and categories must agree', () => {
+    const b = bars();
+    b.series[1]!.values = [1, 2];
+    assert.throws(() => groupedBarChart(b, PRINT_THEME), /series 'B' has 2 values for 4 categories/);
+    const c = bars();
+    c.series[0]!.values[2] = Infinity;
+    assert.throws(() => groupedBarChart(c, PRINT_THEME), /series 'A'\[2\] is Infinity/);
+    assert.throws(() => groupedBarChart({ ...bars(), categories: [] }, PRINT_THEME), /no categories/);
   });
 });
 
-describe('line chart', () => {
-  test('decodes at the default 900x540 with a white background and deterministic bytes', () => {
-    const buf = lineChartPng(psnrSpec());
-    const img = decode(buf);
-    assert.equal(img.width, 900);
-    assert.equal(img.height, 540);
-    assert.deepEqual(px(img, 0, 0), [255, 255, 255]);
-    assert.deepEqual(px(img, 899, 539), [255, 255, 255]);
-    assert.ok(buf.equals(lineChartPng(psnrSpec())));
-    const other = psnrSpec();
-    other.series[0]!.y[1] = 32.3;
-    assert.ok(!buf.equals(lineChartPng(other)));
-  });
-
-  test('honours the requested size', () => {
-    const img = decode(lineChartPng({ ...psnrSpec(), width: 640, height: 400 }));
-    assert.equal(img.width, 640);
-    assert.equal(img.height, 400);
-  });
-
-  test('draws the series colour along its line and nowhere far from it', () => {
-    const color = '#d62728';
-    const spec: LineChartSpec = {
-      title: 'one series',
-      xLabel: 'x',
-      yLabel: 'y',
-      series: [{ label: 'diag', x: [0, 10], y: [0, 10], color }],
-    };
-    const { layout } = renderLineChart(spec);
-    const img = decode(lineChartPng(spec));
-    const want = hex(color);
-    for (const t of [2.5, 5, 7.5]) {
-      const x = Math.floor(layout.xToPx(t));
-      const y = Math.floor(layout.yToPx(t));
-      assert.deepEqual(px(img, x, y), want, `line pixel at data ${t}`);
-    }
-    // Every pixel of exactly that colour lies within a few pixels of the segment between the end points.
-    const [ax, ay] = [layout.xToPx(0), layout.yToPx(0)];
-    const [bx, by] = [layout.xToPx(10), layout.yToPx(10)];
-    const len = Math.hypot(bx - ax, by - ay);
-    let count = 0;
-    for (let y = 0; y < img.height; y++) {
-      for (let x = 0; x < img.width; x++) {
-        const p = px(img, x, y);
-        if (p[0] !== want[0] || p[1] !== want[1] || p[2] !== want[2]) continue;
-        const inLegend = x >= layout.legend.x0 && x < layout.legend.x1 && y >= layout.legend.y0 && y < layout.legend.y1;
-        if (inLegend) continue;
-        count++;
-        const dist = Math.abs((bx - ax) * (ay - y - 0.5) - (ax - x - 0.5) * (by - ay)) / len;
-        assert.ok(dist < 6, `red pixel (${x}, ${y}) is ${dist.toFixed(1)} px off the line`);
-      }
-    }
-    assert.ok(count > len * 1.5, `line is at least ~2 px thick (${count} pixels over ${len.toFixed(0)} px)`);
-  });
-
-  test('title puts dark pixels at the top; no title leaves that band white', () => {
-    const { layout } = renderLineChart(psnrSpec());
-    assert.ok(layout.title);
-    const dark = (img: PNG, r: Rect) => {
-      let n = 0;
-      for (let y = r.y0; y < r.y1; y++) for (let x = r.x0; x < r.x1; x++) if (px(img, x, y).every((v) => v < 100)) n++;
-      return n;
-    };
-    const band: Rect = { x0: layout.plot.x0, y0: 0, x1: layout.plot.x1, y1: layout.plot.y0 - 2 };
-    assert.ok(dark(decode(lineChartPng(psnrSpec())), band) > 50);
-    const untitled = renderLineChart({ ...psnrSpec(), title: '' });
-    assert.equal(untitled.layout.title, undefined);
-    const band2: Rect = { ...band, y1: untitled.layout.plot.y0 - 2 };
-    assert.equal(dark(decode(lineChartPng({ ...psnrSpec(), title: '' })), band2), 0);
-  });
-
-  test('legend sits outside the plot and x tick labels do not overlap', () => {
-    const { layout } = renderLineChart(psnrSpec());
-    assert.equal(layout.legendPlacement, 'right');
-    assert.ok(layout.legend.x0 >= layout.plot.x1);
-    assert.deepEqual(layout.xTicks, [20, 36, 50]);
-    const auto = renderLineChart({
-      title: 't',
-      xLabel: 'MACs',
-      yLabel: 'ms',
-      series: [{ label: 'cpu', x: [1e6, 2e7, 8e7], y: [1, 20, 90] }],
-    }).layout;
-    assert.ok(auto.xTickBoxes.length >= 3);
-    for (let i = 1; i < auto.xTickBoxes.length; i++) assert.ok(auto.xTickBoxes[i]!.x0 > auto.xTickBoxes[i - 1]!.x1);
-    const longLegend = renderLineChart({
-      ...psnrSpec(),
-      series: [{ label: 'A method with a very long descriptive name', x: [1, 2], y: [1, 2] }],
-    }).layout;
-    assert.equal(longLegend.legendPlacement, 'below');
-    assert.ok(longLegend.legend.y0 >= longLegend.plot.y1);
-  });
-
-  test('fixed y range clips points outside it', () => {
-    const spec: LineChartSpec = { ...psnrSpec(), yRange: [30, 33] };
-    const { layout } = renderLineChart(spec);
-    assert.deepEqual(layout.yRange, [30, 33]);
-    assert.deepEqual(layout.yTicks[0], 30);
-    assert.ok(lineChartPng(spec).length > 0);
-  });
-
-  test('rejects bad input with specific errors', () => {
-    const is = (code: string, re: RegExp) => (e: unknown) => e instanceof ChartError && e.code === code && re.test(e.message);
-    const base = psnrSpec();
-    assert.throws(() => lineChartPng({ ...base, series: [] }), is('empty', /at least one series/));
-    assert.throws(() => lineChartPng({ ...base, series: [{ label: 'a', x: [], y: [] }] }), is('empty', /"a".*no points/));
-    assert.throws(
-      () => lineChartPng({ ...base, series: [{ label: 'a', x: [1, 2, 3], y: [1, 2] }] }),
-      is('length-mismatch', /3 x values but 2 y values/),
-    );
-    assert.throws(() => lineChartPng({ ...base, series: [{ label: 'a', x: [1, 2], y: [1, NaN] }] }), is('non-finite', /y\[1\] is NaN/));
-    assert.throws(
-      () => lineChartPng({ ...base, series: [{ label: 'a', x: [1, Infinity], y: [1, 2] }] }),
-      is('non-finite', /x\[1\] is Infinity/),
-    );
-    assert.throws(
-      () => lineChartPng({ ...base, series: [{ label: 'a', x: [1, 2], y: [1, 2], yErr: [0.1] }] }),
-      is('length-mismatch', /yErr/),
-    );
-    assert.throws(
-      () => lineChartPng({ ...base, series: [{ label: 'a', x: [1, 2], y: [1, 2], yErr: [0.1, -1] }] }),
-      is('bad-range', /negative/),
-    );
-    assert.throws(
-      () => lineChartPng({ ...base, series: [{ label: 'a', x: [1], y: [1], color: 'red' }] }),
-      is('bad-color', /'#rrggbb'/),
-    );
-    assert.throws(() => lineChartPng({ ...base, yRange: [5, 5] }), is('bad-range', /low < high/));
-    assert.throws(() => lineChartPng({ ...base, width: 50 }), is('bad-size', /chart size/));
-  });
-});
-
-describe('grouped bar chart', () => {
-  test('bars have their series colour, background stays white', () => {
-    const spec = barSpec();
-    const { layout } = renderGroupedBarChart(spec);
-    const img = decode(groupedBarChartPng(spec));
-    assert.equal(img.width, 900);
-    assert.equal(img.height, 540);
-    assert.deepEqual(px(img, 2, 2), [255, 255, 255]);
-    assert.equal(layout.bars.length, 3 * 24);
-    for (const { series, category, rect } of layout.bars) {
-      if (category % 5 !== 0) continue;
-      const x = Math.floor((rect.x0 + rect.x1) / 2);
-      const y = rect.y1 - 2;
-      assert.deepEqual(px(img, x, y), hex(PALETTE[series]!), `bar ${series}/${category}`);
-      // Bar height matches its value to within a pixel.
-      const v = spec.series[series]!.values[category]!;
-      assert.ok(Math.abs(rect.y0 - layout.yToPx(v)) <= 1);
-    }
-    // Between two groups, just above the axis: white.
-    const last = layout.bars.find((b) => b.series === 2 && b.category === 10)!.rect;
-    const next = layout.bars.find((b) => b.series === 0 && b.category === 11)!.rect;
-    assert.ok(next.x0 - last.x1 >= 2);
-    assert.deepEqual(px(img, last.x1, layout.plot.y1 - 3), [255, 255, 255]);
-  });
-
-  test('custom colours and a given yMax are used', () => {
-    const spec: BarGroupSpec = {
-      title: 'two',
-      xLabel: '',
-      yLabel: '',
-      categories: ['a', 'b'],
-      series: [{ label: 's', values: [3, 7], color: '#123456' }],
-      yMax: 10,
-    };
-    const { layout } = renderGroupedBarChart(spec);
-    assert.deepEqual(layout.yRange, [0, 10]);
-    const img = decode(groupedBarChartPng(spec));
-    const b = layout.bars[1]!.rect;
-    assert.deepEqual(px(img, (b.x0 + b.x1) >> 1, (b.y0 + b.y1) >> 1), [0x12, 0x34, 0x56]);
-    assert.ok(b.y1 - b.y0 > 100);
-  });
-
-  test('many categories get legible, non-overlapping labels', () => {
-    for (const n of [8, 24, 40]) {
-      const { layout } = renderGroupedBarChart(barSpec(n));
-      const boxes = layout.labelBoxes;
-      assert.equal(boxes.length, Math.ceil(n / layout.labelMode.every));
-      for (let i = 1; i < boxes.length; i++) assert.ok(boxes[i]!.x0 >= boxes[i - 1]!.x1, `n=${n}: labels ${i - 1} and ${i} overlap`);
-      for (const b of boxes) assert.ok(b.y0 > layout.plot.y1 && b.y1 <= layout.height);
-    }
-    assert.equal(renderGroupedBarChart(barSpec(8)).layout.labelMode.orientation, 'horizontal');
-    const many = renderGroupedBarChart(barSpec(40)).layout;
-    assert.equal(many.labelMode.orientation, 'vertical');
-  });
-
-  test('long category names lose their shared prefix, then their head', () => {
-    assert.deepEqual(categoryLabels(['encoder.block1.conv1', 'encoder.block2.conv1'], 14), ['block1.conv1', 'block2.conv1']);
-    assert.deepEqual(categoryLabels(['a.b', 'a.c'], 14), ['a.b', 'a.c']);
-    assert.deepEqual(categoryLabels(['abcdefghijklmnop', 'x'], 8), ['..klmnop', 'x']);
-  });
-
-  test('rejects bad input with specific errors', () => {
-    const is = (code: string, re: RegExp) => (e: unknown) => e instanceof ChartError && e.code === code && re.test(e.message);
-    const base = barSpec(3);
-    assert.throws(() => groupedBarChartPng({ ...base, categories: [] }), is('empty', /at least one category/));
-    assert.throws(() => groupedBarChartPng({ ...base, series: [] }), is('empty', /at least one series/));
-    assert.throws(
-      () => groupedBarChartPng({ ...base, series: [{ label: 'x', values: [1, 2] }] }),
-      is('length-mismatch', /"x".*2 values but there are 3 categories/),
-    );
-    assert.throws(
-      () => groupedBarChartPng({ ...base, series: [{ label: 'x', values: [1, NaN, 2] }] }),
-      is('non-finite', /values\[1\] is NaN/),
-    );
-    assert.throws(() => groupedBarChartPng({ ...base, hLines: [{ y: Infinity, label: 'l' }] }), is('non-finite', /hLines\[0\]/));
-    assert.throws(() => groupedBarChartPng({ ...base, yMax: -1 }), is('bad-range', /yMax/));
+describe('progress curves (the panel\'s energy and refinement charts)', () => {
+  test('draws filled-in datasets on a log x axis, the second dashed', () => {
+    const config = curveChart({ xTitle: 'iteration (log scale)', yTitle: 'energy', series: [{ label: 'best', color: GREEN }, { label: 'elite mean', color: RED, dashed: true }], xLog: true }, PRINT_THEME);
+    assert.equal(config.options!.scales!.x!.type, 'logarithmic');
+    assert.deepEqual(config.data.datasets.map((d) => d.data.length), [0, 0], 'the panel fills the data as events arrive');
+    const xs = [1, 10, 100, 1000, 10000];
+    config.data.datasets[0]!.data = xs.map((x, i) => ({ x, y: -i }));
+    config.data.datasets[1]!.data = xs.map((x, i) => ({ x, y: -i + 0.5 }));
+    const img = decode(renderChartPng(config, { width: 500, height: 300, scale: 2 }));
+    assert.ok(count(img, GREEN) > 300 && count(img, RED) > 150, `${count(img, GREEN)} green, ${count(img, RED)} red px`);
   });
 });
