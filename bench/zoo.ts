@@ -5,6 +5,8 @@
 //
 //   npm run bench:zoo [-- --models DIR] [--only SUBSTRING] [--timeout S] [--importance-timeout S]
 //                        [--jobs N] [--md FILE] [--json FILE]
+//   npm run bench:zoo -- --only resnet101,densenet169 --merge-into bench/out/zoo.json
+//                        (re-runs those rows, replaces them in the saved run, re-renders docs/bench/zoo.md)
 //   node --import tsx bench/zoo.ts --from-json bench/out/zoo.json --md docs/bench/zoo.md   (re-render)
 //
 // The models come from tools/export_zoo.py (Debian's python3-torch / python3-torchvision); when
@@ -425,6 +427,7 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       'importance-timeout': { type: 'string' },
       'from-json': { type: 'string' },
+      'merge-into': { type: 'string' },
       jobs: { type: 'string' },
       'no-importance': { type: 'boolean' },
     },
@@ -493,9 +496,22 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dataRoot, { recursive: true, force: true });
   }
-  const seconds = (performance.now() - t0) / 1000;
+  let seconds = (performance.now() - t0) / 1000;
+  const merge = values['merge-into'];
+  if (merge) {
+    // Re-run rows replace their namesakes in a saved full run, so that fixing a few models does not
+    // need the whole zoo again; the total time stays the saved run's.
+    const saved = JSON.parse(readFileSync(merge, 'utf8')) as { seconds: number; meta?: object; rows: { entry: ManifestEntry; r: ModelResult }[] };
+    const fresh = new Map(rows.map((x) => [x.entry.name, x]));
+    const merged = saved.rows.map((x) => fresh.get(x.entry.name) ?? x);
+    for (const x of rows) if (!saved.rows.some((y) => y.entry.name === x.entry.name)) merged.push(x);
+    rows.splice(0, rows.length, ...merged);
+    seconds = saved.seconds;
+    writeFileSync(merge, JSON.stringify({ ...saved, rows }, null, 1) + '\n');
+    console.error(`merged ${fresh.size} rows into ${merge}`);
+  }
   const md = markdown(rows, { seconds, versions: manifest.versions, jobs, timeoutS, importanceTimeoutS });
-  const mdPath = values.md ?? (only ? undefined : path.join(ROOT, 'docs', 'bench', 'zoo.md'));
+  const mdPath = values.md ?? (only && !merge ? undefined : path.join(ROOT, 'docs', 'bench', 'zoo.md'));
   if (mdPath) {
     mkdirSync(path.dirname(mdPath), { recursive: true });
     writeFileSync(mdPath, md);

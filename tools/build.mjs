@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the extension, the worker process, the CLI and the webview script into dist/ with
 // esbuild. `--watch` rebuilds on change (used by the VS Code "Run Extension" task).
-// Entry points whose source does not exist yet are skipped, so the build works while parts of
-// the project are still being written.
+// A missing entry point fails the build: a package without its worker or webview would install
+// and then break at run time.
 import { build, context } from 'esbuild';
 import { chmod, mkdir } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +23,9 @@ const nodeCommon = {
   sourcemap: true,
   minify,
   external: ['vscode', 'onnxruntime-node'],
+  // jsonc-parser's "main" is a UMD build whose require('./impl/…') esbuild cannot follow (the
+  // extension then fails to activate with "Cannot find module './impl/format'"); its ESM build bundles.
+  mainFields: ['module', 'main'],
   logLevel: 'info',
 };
 
@@ -61,12 +64,11 @@ function chmodPlugin(file) {
 
 async function main() {
   await mkdir(join(root, 'dist'), { recursive: true });
-  const present = entries.filter((e) => {
-    const ok = existsSync(join(root, e.src));
-    if (!ok) console.log(`build: skipping ${e.name} (${e.src} does not exist yet)`);
-    return ok;
-  });
-  const configs = present.map((e) => ({
+  const missing = entries.filter((e) => !existsSync(join(root, e.src)));
+  if (missing.length > 0) {
+    throw new BuildError(`missing entry point${missing.length > 1 ? 's' : ''}: ${missing.map((e) => `${e.name} (${e.src})`).join(', ')}`);
+  }
+  const configs = entries.map((e) => ({
     ...e.options,
     // esbuild keeps an entry point's own '#!' line; add one only where the source lacks it.
     ...(e.executable && !readFileSync(join(root, e.src), 'utf8').startsWith('#!') ? { banner: { js: '#!/usr/bin/env node' } } : {}),
@@ -78,14 +80,18 @@ async function main() {
   if (watch) {
     const contexts = await Promise.all(configs.map((c) => context(c)));
     await Promise.all(contexts.map((c) => c.watch()));
-    console.log(`build: watching ${present.map((e) => e.name).join(', ')}`);
+    console.log(`build: watching ${entries.map((e) => e.name).join(', ')}`);
     return;
   }
   await Promise.all(configs.map((c) => build(c)));
 }
 
+/** A problem the build itself finds (not esbuild), printed as one line. */
+class BuildError extends Error {}
+
 main().catch((err) => {
-  // esbuild has already printed the diagnostics.
-  if (!err?.errors) console.error(err);
+  // esbuild has already printed its own diagnostics.
+  if (err instanceof BuildError) console.error(`build: ${err.message}`);
+  else if (!err?.errors) console.error(err);
   process.exit(1);
 });

@@ -1,5 +1,7 @@
-// Data of the report's two charts, apart from chart.js so it is tested in node.
-import type { RefineMetric, RunViewState } from '../src/protocol';
+// Data of the report's charts, apart from chart.js so it is tested in node.
+import type { GroupCapacity, RefineMetric, RunSummary } from '../src/core/pipeline/events';
+import { shortLabel } from '../src/view/analysisModel';
+import type { RunViewState } from '../src/view/panelState';
 import { energySeries } from './render';
 
 /**
@@ -29,4 +31,46 @@ export function yRange(values: readonly number[], metric: RefineMetric | undefin
   if (hi - lo >= minSpan) return undefined;
   const mid = (lo + hi) / 2;
   return { min: mid - minSpan / 2, max: mid + minSpan / 2 };
+}
+
+/** Kept channels per channel group against its size, for the before/after bar chart (labels without the exporter's path). */
+export function keptBars(groups: readonly GroupCapacity[]): { categories: string[]; before: number[]; after: number[] } {
+  return { categories: groups.map((g) => shortLabel(g.id)), before: groups.map((g) => g.total), after: groups.map((g) => g.kept) };
+}
+
+export interface ComparePoint {
+  method: string;
+  params: number;
+  macs: number;
+  /** The quality metric of the comparison (PSNR in dB, or accuracy as a fraction). */
+  metric: number;
+}
+
+/**
+ * Every model of a comparison as a point: the original, each method at the run's sparsity, and
+ * (for a normal run) the run's own result, refinement included. The metric is PSNR when the rows
+ * have it, else accuracy; rows without it are left out.
+ */
+export function comparePoints(sum: RunSummary): { metric: 'psnr' | 'accuracy'; points: ComparePoint[] } | undefined {
+  const rows = sum.comparison ?? [];
+  if (!rows.length) return undefined;
+  const metric: 'psnr' | 'accuracy' = rows.some((r) => r.psnr !== undefined) ? 'psnr' : 'accuracy';
+  const all: { method: string; params: number; macs: number; psnr?: number; accuracy?: number }[] = [{ method: 'original', ...sum.before }, ...rows];
+  if (!sum.compareOnly) all.push({ method: `${sum.method} (this run)`, ...sum.after });
+  const points = all.flatMap((r) => {
+    const m = r[metric];
+    return typeof m === 'number' && Number.isFinite(m) ? [{ method: r.method, params: r.params, macs: r.macs, metric: m }] : [];
+  });
+  return points.length ? { metric, points } : undefined;
+}
+
+/**
+ * The points no other point beats on both cost (`x`, lower is better) and metric (higher is
+ * better), by increasing cost: the trade-off curve a user picks from.
+ */
+export function paretoFront<T>(points: readonly T[], x: (p: T) => number, y: (p: T) => number): T[] {
+  const sorted = [...points].sort((a, b) => x(a) - x(b) || y(b) - y(a));
+  const front: T[] = [];
+  for (const p of sorted) if (!front.length || y(p) > y(front[front.length - 1]!)) front.push(p);
+  return front;
 }

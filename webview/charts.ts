@@ -1,99 +1,162 @@
-// The two live charts of the report panel: the solver's energy trace and the refinement curve.
-// Colours come from VS Code's theme variables, read when a chart is made and again when the
-// theme changes (the body's class changes).
-import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
-import type { RunViewState } from '../src/protocol';
-import { energyPoints, refineAxisTitle, yRange } from './chartData';
+// The report panel's charts: the solver's energy trace and the refinement curve (Live tab), kept
+// channels per layer before and after (Layers tab), and the metric against params and MACs for
+// every method of a comparison (Compare tab). Configurations come from chartSpecs.ts, shared with
+// the benchmark PNGs; colours from VS Code's theme variables, read when a chart is made and again
+// when the theme changes (the body's class changes).
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
+import type { RunViewState } from '../src/view/panelState';
+import { formatCount } from '../src/view/analysisModel';
+import { comparePoints, energyPoints, keptBars, paretoFront, refineAxisTitle, yRange, type ComparePoint } from './chartData';
+import { curveChart, groupedBarChart, sweepChart, type ChartTheme, type SweepSeries } from './chartSpecs';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Title, Tooltip);
 
 function themeColor(name: string, fallback: string): string {
   const v = getComputedStyle(document.body).getPropertyValue(name).trim();
   return v || fallback;
 }
 
-interface Palette {
-  fg: string;
-  grid: string;
+interface Palette extends ChartTheme {
   a: string;
   b: string;
+  /** One colour per method of a comparison. */
+  series: string[];
+  muted: string;
 }
 
 function palette(): Palette {
+  const blue = themeColor('--vscode-charts-blue', '#3794ff');
+  // Orange read as brown and faint on dark themes; purple stays visible on light and dark.
+  const purple = themeColor('--vscode-charts-purple', '#b180d7');
   return {
     fg: themeColor('--vscode-foreground', '#cccccc'),
     grid: themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.3)'),
-    a: themeColor('--vscode-charts-blue', '#3794ff'),
-    // Orange read as brown and faint on dark themes; purple stays visible on light and dark.
-    b: themeColor('--vscode-charts-purple', '#b180d7'),
+    a: blue,
+    b: purple,
+    muted: themeColor('--vscode-disabledForeground', '#888888'),
+    series: [
+      themeColor('--vscode-disabledForeground', '#888888'),
+      themeColor('--vscode-charts-red', '#f14c4c'),
+      themeColor('--vscode-charts-yellow', '#cca700'),
+      themeColor('--vscode-charts-orange', '#d18616'),
+      themeColor('--vscode-charts-green', '#89d185'),
+      blue,
+      purple,
+    ],
   };
 }
 
-function config(xTitle: string, yTitle: string, labels: string[], p: Palette, xLog = false): ChartConfiguration<'line', { x: number; y: number }[]> {
-  const colors = [p.a, p.b];
-  return {
-    type: 'line',
-    data: { datasets: labels.map((label, i) => ({ label, data: [], borderColor: colors[i], backgroundColor: colors[i], pointRadius: 0, borderWidth: i ? 2 : 1.5, borderDash: i ? [5, 3] : [], tension: 0 })) },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      parsing: false,
-      normalized: true,
-      plugins: { legend: { display: labels.length > 1, labels: { color: p.fg, boxWidth: 12 } }, tooltip: { enabled: true } },
-      scales: {
-        x: { type: xLog ? 'logarithmic' : 'linear', title: { display: true, text: xTitle, color: p.fg }, ticks: { color: p.fg, maxTicksLimit: 6 }, grid: { color: p.grid } },
-        y: { type: 'linear', title: { display: true, text: yTitle, color: p.fg }, ticks: { color: p.fg, maxTicksLimit: 6 }, grid: { color: p.grid } },
-      },
-    },
-  };
+type AnyChart = Chart<'line' | 'bar', unknown[]>;
+
+/** Fits a shared configuration into the panel's fixed-height boxes. */
+function fill<T extends { options?: object }>(cfg: T): T {
+  Object.assign(cfg.options ?? {}, { responsive: true, maintainAspectRatio: false });
+  return cfg;
+}
+
+/** The comparison as series: one point per model (so each has its legend entry), then the Pareto front as a dashed line. */
+function paretoSeries(points: readonly ComparePoint[], x: (p: ComparePoint) => number, p: Palette): SweepSeries[] {
+  const series: SweepSeries[] = points.map((pt, i) => ({ label: pt.method, color: p.series[i % p.series.length]!, points: [{ x: x(pt), y: pt.metric }] }));
+  const front = paretoFront(points, x, (pt) => pt.metric);
+  if (front.length > 1) series.push({ label: 'Pareto front', color: p.muted, dashed: true, points: front.map((pt) => ({ x: x(pt), y: pt.metric })) });
+  return series;
 }
 
 export class ReportCharts {
   private energy?: Chart<'line', { x: number; y: number }[]>;
   private refine?: Chart<'line', { x: number; y: number }[]>;
+  private kept?: AnyChart;
+  private keptKey = '';
+  private pareto: AnyChart[] = [];
+  private paretoKey = '';
 
-  constructor(
-    private readonly energyCanvas: HTMLCanvasElement,
-    private readonly refineCanvas: HTMLCanvasElement,
-  ) {}
+  constructor(private readonly canvas: (id: string) => HTMLCanvasElement) {}
 
-  private ensure(): void {
-    const p = palette();
+  private live(s: RunViewState | undefined, p: Palette): void {
     // Most of the energy drop happens in the first iterations of hundreds of thousands: log x.
-    this.energy ??= new Chart(this.energyCanvas, config('iteration (log scale)', 'best QUBO energy', ['energy'], p, true));
-    this.refine ??= new Chart(this.refineCanvas, config('evaluations', 'metric', ['best', 'elite mean'], p));
-  }
-
-  update(s: RunViewState | undefined): void {
-    this.ensure();
+    this.energy ??= new Chart(this.canvas('energy-chart'), curveChart({ xTitle: 'iteration (log scale)', yTitle: 'best QUBO energy', series: [{ label: 'energy', color: p.a }], xLog: true }, p));
+    this.refine ??= new Chart(this.canvas('refine-chart'), curveChart({ xTitle: 'evaluations', yTitle: 'metric', series: [{ label: 'best', color: p.a }, { label: 'elite mean', color: p.b, dashed: true }] }, p));
     const energy = energyPoints(s?.energy ?? []);
     const refine = s?.refine ?? [];
-    this.energy!.data.datasets[0]!.data = energy;
+    this.energy.data.datasets[0]!.data = energy;
     const best = refine.map((pt) => ({ x: pt.evaluations, y: pt.best }));
     const elite = refine.map((pt) => ({ x: pt.evaluations, y: pt.eliteMean }));
-    this.refine!.data.datasets[0]!.data = best;
-    this.refine!.data.datasets[1]!.data = elite;
+    this.refine.data.datasets[0]!.data = best;
+    this.refine.data.datasets[1]!.data = elite;
     // With a point or two there is no line to see, and chart.js spreads one value over ±5%.
     const few = refine.length <= 2 ? 3 : 0;
-    for (const d of this.refine!.data.datasets) d.pointRadius = few;
-    this.energy!.data.datasets[0]!.pointRadius = energy.length <= 2 ? 3 : 0;
-    const scales = this.refine!.options.scales!;
+    for (const d of this.refine.data.datasets) d.pointRadius = few;
+    this.energy.data.datasets[0]!.pointRadius = energy.length <= 2 ? 3 : 0;
+    const scales = this.refine.options.scales!;
     const range = yRange([...best, ...elite].map((pt) => pt.y), s?.refineMetric);
     scales.y!.min = range?.min;
     scales.y!.max = range?.max;
     scales.x!.min = refine.length ? 0 : undefined;
     (scales.y as { title: { text: string } }).title.text = refineAxisTitle(s);
-    this.energy!.update('none');
-    this.refine!.update('none');
+    this.energy.update('none');
+    this.refine.update('none');
   }
 
-  /** Rebuilds both charts with the current theme's colours. */
+  /** Kept channels per layer: rebuilt only when the run's groups change (they arrive once, with the result). */
+  private keptChart(s: RunViewState | undefined, p: Palette): void {
+    const groups = s?.summary && !s.summary.compareOnly ? s.summary.groups : [];
+    const key = JSON.stringify(groups);
+    if (key === this.keptKey) return;
+    this.keptKey = key;
+    this.kept?.destroy();
+    this.kept = undefined;
+    if (!groups.length) return;
+    const bars = keptBars(groups);
+    const cfg = groupedBarChart(
+      {
+        xTitle: 'channel group',
+        yTitle: 'channels',
+        categories: bars.categories,
+        series: [
+          { label: 'before', color: p.muted, values: bars.before },
+          { label: 'after (kept)', color: p.a, values: bars.after },
+        ],
+      },
+      p,
+    );
+    this.kept = new Chart(this.canvas('kept-chart'), fill(cfg)) as unknown as AnyChart;
+  }
+
+  private paretoCharts(s: RunViewState | undefined, p: Palette): void {
+    const cmp = s?.summary ? comparePoints(s.summary) : undefined;
+    const key = JSON.stringify(cmp ?? null);
+    if (key === this.paretoKey) return;
+    this.paretoKey = key;
+    for (const c of this.pareto) c.destroy();
+    this.pareto = [];
+    if (!cmp) return;
+    const yTitle = cmp.metric === 'psnr' ? 'PSNR (dB)' : 'accuracy';
+    const axes: [string, string, (pt: ComparePoint) => number][] = [
+      ['pareto-params', 'parameters', (pt) => pt.params],
+      ['pareto-macs', 'MACs', (pt) => pt.macs],
+    ];
+    for (const [id, xTitle, x] of axes) {
+      const cfg = fill(sweepChart({ xTitle, yTitle, series: paretoSeries(cmp.points, x, p) }, p));
+      const xScale = cfg.options!.scales!.x as { ticks: { callback?: (v: number | string) => string } };
+      xScale.ticks.callback = (v) => formatCount(Number(v));
+      this.pareto.push(new Chart(this.canvas(id), cfg) as unknown as AnyChart);
+    }
+  }
+
+  update(s: RunViewState | undefined): void {
+    const p = palette();
+    this.live(s, p);
+    this.keptChart(s, p);
+    this.paretoCharts(s, p);
+  }
+
+  /** Rebuilds every chart with the current theme's colours. */
   retheme(s: RunViewState | undefined): void {
-    this.energy?.destroy();
-    this.refine?.destroy();
-    this.energy = undefined;
-    this.refine = undefined;
+    for (const c of [this.energy, this.refine, this.kept, ...this.pareto]) c?.destroy();
+    this.energy = this.refine = undefined;
+    this.kept = undefined;
+    this.pareto = [];
+    this.keptKey = this.paretoKey = '';
     this.update(s);
   }
 }

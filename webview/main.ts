@@ -1,10 +1,11 @@
 // Entry of both webviews (report panel and model editor); <body data-view> says which. State
-// logic lives in state.ts and HTML in render.ts; this file only wires them to the DOM, the
-// charts and the VS Code webview API.
-import type { PanelRequest } from '../src/protocol';
+// logic lives in state.ts, HTML in render.ts and the controls' library in toolkit.ts; this file
+// only wires them to the DOM, the charts and the VS Code webview API.
+import type { PanelRequest } from '../src/view/panelMessages';
 import { ReportCharts } from './charts';
-import { renderClock, renderEmptyReport, renderModel, renderReportSections } from './render';
-import { reduce, restoreState, type ViewKind, type WebviewState } from './state';
+import { renderClock, renderEmptyReport, renderModel, renderModelActions, renderReportSections, reportSkeleton } from './render';
+import { choosePreset, reduce, restoreState, selectTab, shownPreset, shownTab, toggleSort, type ViewKind, type WebviewState } from './state';
+import { activeTab, dropdownValue, registerToolkit, showTab } from './toolkit';
 
 interface VsCodeApi {
   postMessage(msg: PanelRequest): void;
@@ -17,21 +18,15 @@ const vscode = acquireVsCodeApi();
 const view: ViewKind = document.body.dataset.view === 'model' ? 'model' : 'report';
 let state = restoreState(vscode.getState(), view);
 
-const REPORT_SKELETON = `<main id="report">
-<header id="header"></header>
-<div id="actions" class="actions"></div>
-<div id="empty"></div>
-<section id="live">
-<h2>Stages</h2><div id="stages"></div>
-<div class="charts" id="charts">
-<div class="chart"><h2>Solver energy</h2><div class="canvas-box"><canvas id="energy-chart" aria-label="QUBO energy per iteration"></canvas></div></div>
-<div class="chart"><h2>Refinement (best and elite mean)</h2><div class="canvas-box"><canvas id="refine-chart" aria-label="refinement metric per evaluation"></canvas></div></div>
-</div>
-<h2>Per-layer capacity (kept / total)</h2><div id="capacities"></div>
-</section>
-<section id="results"></section>
-<section id="log-section"><h2>Log</h2><div id="log" class="log" tabindex="0"></div></section>
-</main>`;
+// A blocked style or script would break a control silently; record it where a test (and a
+// curious user with the webview dev tools) can read it, with the blocked element's id and the
+// script position that inserted it (how the toolkit's :focus-visible probe was found).
+document.addEventListener('securitypolicyviolation', (e) => {
+  const seen = document.body.dataset.cspViolations ? `${document.body.dataset.cspViolations}; ` : '';
+  const id = (e.target as Element | null)?.id;
+  const at = e.sourceFile ? ` at ${e.sourceFile.slice(e.sourceFile.lastIndexOf('/') + 1)}:${e.lineNumber}:${e.columnNumber}` : '';
+  document.body.dataset.cspViolations = `${seen}${e.violatedDirective} ${e.blockedURI || 'inline'}${id ? ` #${id}` : ''}${at}`;
+});
 
 function $(id: string): HTMLElement {
   return document.getElementById(id)!;
@@ -52,26 +47,30 @@ function setHtml(id: string, html: string): void {
 let charts: ReportCharts | undefined;
 
 function renderReport(): void {
-  if (!document.getElementById('report')) document.body.innerHTML = REPORT_SKELETON;
+  if (!document.getElementById('report')) document.body.innerHTML = reportSkeleton(shownTab(state));
   const s = state.snapshot;
-  $('live').hidden = !s;
+  $('tabs-box').hidden = !s;
   // A comparison has no search trace of its own and no refinement: empty axes would only puzzle.
   $('charts').hidden = !!s?.compareOnly;
+  $('kept-chart-box').hidden = !s?.summary || !!s.summary.compareOnly;
+  $('pareto-charts').hidden = !s?.summary?.comparison?.length;
   $('log-section').hidden = !s;
   setHtml('empty', s ? '' : renderEmptyReport());
   if (!s) return;
+  showTab(document.getElementById('report-tabs') as (HTMLElement & { activeid?: string }) | null, shownTab(state));
   const log = $('log');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
-  const sections = renderReportSections(s, state.highlight);
+  const sections = renderReportSections(s, state.highlight, state.sort);
   for (const [id, html] of Object.entries(sections)) setHtml(id, html);
   if (atBottom) log.scrollTop = log.scrollHeight;
   document.body.dataset.status = s.status;
-  charts ??= new ReportCharts($('energy-chart') as HTMLCanvasElement, $('refine-chart') as HTMLCanvasElement);
+  document.body.dataset.tab = shownTab(state);
+  charts ??= new ReportCharts((id) => $(id) as HTMLCanvasElement);
   charts.update(s);
 }
 
 function renderModelView(): void {
-  const html = renderModel(state.model, state.highlight);
+  const html = renderModel(state.model, state.highlight, { ...(state.sort ? { sort: state.sort } : {}), preset: shownPreset(state) });
   if (document.body.innerHTML !== html) document.body.innerHTML = html;
   document.body.dataset.status = state.model?.status ?? 'loading';
 }
@@ -91,21 +90,25 @@ function render(): void {
   }
 }
 
-window.addEventListener('message', (e: MessageEvent<unknown>) => {
-  const next = reduce(state, e.data);
+function commit(next: WebviewState): void {
   if (next === state) return;
   state = next;
   vscode.setState(state);
   render();
-});
+}
 
-const ACTIONS: Record<string, PanelRequest> = {
-  cancel: { type: 'cancel' },
-  'reveal-output': { type: 'reveal-output' },
-  'open-markdown': { type: 'open-markdown' },
-  'model-prune': { type: 'model-command', command: 'prune' },
-  'model-prune-preset': { type: 'model-command', command: 'prune-with-preset' },
-  'model-analyze': { type: 'model-command', command: 'analyze' },
+window.addEventListener('message', (e: MessageEvent<unknown>) => commit(reduce(state, e.data)));
+
+const ACTIONS: Record<string, () => PanelRequest> = {
+  cancel: () => ({ type: 'cancel' }),
+  'reveal-output': () => ({ type: 'reveal-output' }),
+  'open-markdown': () => ({ type: 'open-markdown' }),
+  'model-prune': () => ({ type: 'model-command', command: 'prune' }),
+  'model-prune-preset': () => {
+    const preset = shownPreset(state);
+    return preset ? { type: 'model-command', command: 'prune-with-preset', preset } : { type: 'model-command', command: 'prune-with-preset' };
+  },
+  'model-analyze': () => ({ type: 'model-command', command: 'analyze' }),
 };
 
 document.addEventListener('click', (e) => {
@@ -113,11 +116,34 @@ document.addEventListener('click', (e) => {
   const button = target.closest<HTMLElement>('[data-action]');
   if (button) {
     const req = ACTIONS[button.dataset.action ?? ''];
-    if (req) vscode.postMessage(req);
+    if (req) vscode.postMessage(req());
     return;
   }
-  const row = target.closest<HTMLElement>('tr[data-id]');
+  const header = target.closest<HTMLElement>('[data-sort-key]');
+  if (header) {
+    const grid = header.closest('vscode-data-grid')?.id;
+    if (grid) commit(toggleSort(state, grid, header.dataset.sortKey!));
+    return;
+  }
+  const row = target.closest<HTMLElement>('[data-id]');
   if (row) vscode.postMessage({ type: 'reveal-layer', group: row.dataset.group ?? row.dataset.id! });
+});
+
+// Tabs and the preset dropdown both say 'change'; the element's id tells which.
+document.addEventListener('change', (e) => {
+  const el = e.target as HTMLElement | null;
+  if (el?.id === 'report-tabs') {
+    const tab = activeTab(el);
+    if (tab) commit(selectTab(state, tab));
+  } else if (el?.id === 'preset-select') {
+    const next = choosePreset(state, dropdownValue(el));
+    if (next === state || !state.model) return;
+    state = next;
+    vscode.setState(state);
+    // Only the line beside the dropdown changes; re-rendering the dropdown would close it under the user.
+    const detail = new DOMParser().parseFromString(renderModelActions(state.model!, shownPreset(state)), 'text/html').getElementById('preset-detail');
+    if (detail) $('preset-detail').textContent = detail.textContent;
+  }
 });
 
 // The theme changes the body's class; charts read colours once, so rebuild them.
@@ -132,5 +158,9 @@ if (view === 'report') {
   }, 1000);
 }
 
+registerToolkit().then(
+  () => (document.body.dataset.toolkit = 'ready'),
+  (err: unknown) => (document.body.dataset.toolkit = `failed: ${(err as Error).message}`),
+);
 render();
 vscode.postMessage({ type: 'ready' });

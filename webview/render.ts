@@ -1,10 +1,13 @@
 // HTML of each section of the report panel and the model editor, as strings from state. Pure, so
 // restoring from a snapshot is tested in node. Every text from outside is escaped; widths of bars
 // travel in data-fraction attributes and are applied through CSSOM by main.ts, because the CSP
-// forbids inline style attributes.
-import type { GroupCapacity, MetricSet, ModelViewState, RunSummary, RunViewState } from '../src/protocol';
-import { describeLock, formatCount, lockedSummary, normalizeAnalysis, type AnalysisView } from '../src/extension/analysisModel';
-import { describeClock, formatShape, runClock } from '../src/extension/runPlan';
+// forbids inline style attributes. Controls (buttons, dropdown, grids, tabs) come from toolkit.ts.
+import type { GroupCapacity, MetricSet, RunSummary } from '../src/core/pipeline/events';
+import { describeLock, formatCount, lockedSummary, normalizeAnalysis, type AnalysisView } from '../src/view/analysisModel';
+import type { ModelViewState, RunViewState } from '../src/view/panelState';
+import { describeClock, formatShape, runClock } from '../src/view/runClock';
+import { sortRows, type SortSpec } from './state';
+import { button, dataGrid, dropdown, panels, progressRing, type GridColumn } from './toolkit';
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -35,8 +38,10 @@ export function renderHeader(s: RunViewState, nowMs = Date.now()): string {
   const f = s.summary?.sparsity ?? s.sparsity;
   const sparsity = f !== undefined ? ` · ${Math.round(f * 1000) / 10}% filter sparsity` : '';
   const what = s.compareOnly ? 'compare methods · ' : '';
+  const running = s.stages.find((st) => st.status === 'running');
+  const ring = s.status === 'running' ? progressRing(running ? `${running.name} running` : 'starting') : '';
   return `<h1>${esc(basename(s.model))}</h1>
-<div class="sub"><span class="badge status-${s.status}" data-status="${s.status}">${STATUS_LABEL[s.status]}</span> ${what}preset <b>${esc(s.preset)}</b>${sparsity}${provider} · <span id="clock" class="clock">${renderClock(s, nowMs)}</span></div>${err}`;
+<div class="sub">${ring}<span class="badge status-${s.status}" data-status="${s.status}">${STATUS_LABEL[s.status]}</span> ${what}preset <b>${esc(s.preset)}</b>${sparsity}${provider} · <span id="clock" class="clock">${renderClock(s, nowMs)}</span></div>${err}`;
 }
 
 export function renderStages(s: RunViewState): string {
@@ -107,7 +112,7 @@ export function renderMetrics(sum: RunSummary): string {
     .map((r) => {
       const b = sum.before[r.key] as number;
       const a = sum.after[r.key] as number;
-      const q = sum.beforeRefine?.[r.key];
+      const q = sum.beforeRefine?.[r.key] as number | undefined;
       return `<tr data-metric="${r.key}"><td>${r.key === 'macs' ? esc(macsLabel(sum)) : r.label}</td><td class="num">${esc(r.fmt(b))}</td>${refined ? `<td class="num">${q === undefined ? '–' : esc(r.fmt(q))}</td>` : ''}<td class="num after">${esc(r.fmt(a))}</td><td class="num">${change(b, a, r)}</td></tr>`;
     })
     .join('');
@@ -141,15 +146,26 @@ export function renderComparison(sum: RunSummary): string {
   return `${title}<table class="comparison"><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
 
-export function renderLayerTable(groups: GroupCapacity[], highlight?: string): string {
-  if (!groups.length) return '';
-  const body = groups
-    .map((g) => {
-      const pruned = g.total - g.kept;
-      return `<tr data-id="${esc(g.id)}"${g.id === highlight ? ' class="highlight"' : ''}><td>${esc(g.id)}</td><td class="num">${g.total}</td><td class="num">${g.kept}</td><td class="num">${pruned}</td><td class="num">${g.total ? ((pruned / g.total) * 100).toFixed(1) : '0.0'}%</td></tr>`;
-    })
-    .join('');
-  return `<h2>Per layer</h2><table class="layers"><thead><tr><th>Channel group</th><th>Channels</th><th>Kept</th><th>Pruned</th><th>Pruned %</th></tr></thead><tbody>${body}</tbody></table>`;
+const LAYER_COLUMNS: GridColumn[] = [
+  { title: 'Channel group', width: '3fr' },
+  { title: 'Channels', sortKey: 'channels', numeric: true, width: '1fr' },
+  { title: 'Kept', sortKey: 'kept', numeric: true, width: '1fr' },
+  { title: 'Pruned', numeric: true, width: '1fr' },
+  { title: 'Kept %', sortKey: 'keptPct', numeric: true, width: '1fr' },
+];
+
+const keptFraction = (g: GroupCapacity) => (g.total ? g.kept / g.total : 0);
+
+/** The run's channel groups as a grid, sortable by size, kept channels and kept %. */
+export function renderLayerTable(groups: GroupCapacity[], highlight?: string, sort?: SortSpec): string {
+  if (!groups.length) return '<p class="muted">Kept channels per layer appear when the run has a result.</p>';
+  const value = (g: GroupCapacity, key: string) => (key === 'channels' ? g.total : key === 'kept' ? g.kept : key === 'keptPct' ? keptFraction(g) : undefined);
+  const rows = sortRows(groups, sort, value).map((g) => ({
+    id: g.id,
+    highlight: g.id === highlight,
+    cells: [esc(g.id), String(g.total), String(g.kept), String(g.total - g.kept), `${(keptFraction(g) * 100).toFixed(1)}%`],
+  }));
+  return dataGrid({ id: 'report-layers', label: 'Kept channels per channel group', columns: LAYER_COLUMNS, rows, ...(sort ? { sort } : {}) });
 }
 
 export function renderLog(lines: string[]): string {
@@ -161,21 +177,62 @@ export function renderLog(lines: string[]): string {
 
 export function renderActions(s: RunViewState): string {
   const b: string[] = [];
-  if (s.status === 'running') b.push('<button data-action="cancel" class="secondary">Cancel run</button>');
+  if (s.status === 'running') b.push(button('Cancel', 'cancel', true));
   if (s.summary && !s.summary.compareOnly) {
-    b.push('<button data-action="reveal-output">Reveal pruned model</button>');
-    b.push('<button data-action="open-markdown" class="secondary">Open Markdown report</button>');
+    b.push(button('Reveal pruned model', 'reveal-output'));
+    b.push(button('Open Markdown report', 'open-markdown', true));
   }
   return b.join('');
 }
 
-/** Everything of the report panel except the two charts, by section id. */
-export function renderReportSections(s: RunViewState, highlight?: string): Record<string, string> {
+/** The report panel's frame: header and actions, the four tabs, the log. main.ts fills the sections by id. */
+export function reportSkeleton(activeTab: string): string {
+  const chart = (id: string, title: string, label: string, cls = '') => `<div class="chart"><h2>${title}</h2><div class="canvas-box${cls}"><canvas id="${id}" aria-label="${label}"></canvas></div></div>`;
+  const tabs = panels(
+    'report-tabs',
+    [
+      {
+        id: 'live',
+        label: 'Live',
+        body: `<div class="tab-body"><h2>Stages</h2><div id="stages"></div>
+<div class="charts" id="charts">${chart('energy-chart', 'Solver energy', 'QUBO energy per iteration')}${chart('refine-chart', 'Refinement (best and elite mean)', 'refinement metric per evaluation')}</div>
+<h2>Per-layer capacity (kept / total)</h2><div id="capacities"></div></div>`,
+      },
+      { id: 'results', label: 'Results', body: '<section class="tab-body" id="results"></section>' },
+      { id: 'layers', label: 'Layers', body: `<div class="tab-body"><div id="kept-chart-box">${chart('kept-chart', 'Kept channels per layer, before and after', 'channels per channel group before and after pruning', ' wide')}</div><div id="layers"></div></div>` },
+      {
+        id: 'compare',
+        label: 'Compare',
+        body: `<div class="tab-body"><div id="compare"></div><div class="charts" id="pareto-charts">${chart('pareto-params', 'Metric vs parameters', 'metric against parameters per method')}${chart('pareto-macs', 'Metric vs MACs', 'metric against MACs per method')}</div></div>`,
+      },
+    ],
+    activeTab,
+  );
+  return `<main id="report">
+<header id="header"></header>
+<div id="actions" class="actions"></div>
+<div id="empty"></div>
+<div id="tabs-box">${tabs}</div>
+<section id="log-section"><h2>Log</h2><div id="log" class="log" tabindex="0"></div></section>
+</main>`;
+}
+
+/** What the Compare tab says above its charts: the comparison table, or why there is none. */
+export function renderCompareTab(s: RunViewState): string {
+  if (s.summary?.comparison?.length) return renderComparison(s.summary);
+  return `<p class="muted">${s.status === 'running' ? 'The comparison appears when the run ends.' : 'This run compared no methods. Run <b>Compare methods</b> on the model (or the CLI with <code>--compare</code>) to see every method here.'}</p>`;
+}
+
+/** Everything of the report panel except the charts, by section id. */
+export function renderReportSections(s: RunViewState, highlight?: string, sort?: Record<string, SortSpec>): Record<string, string> {
+  const sum = s.summary;
   return {
     header: renderHeader(s),
     stages: renderStages(s),
     capacities: renderCapacities(s.capacities, highlight),
-    results: !s.summary ? '' : s.summary.compareOnly ? `<h2>Results</h2>${renderComparison(s.summary)}` : `<h2>Results</h2>${renderMetrics(s.summary)}${renderComparison(s.summary)}${renderLayerTable(s.summary.groups, highlight)}`,
+    results: !sum ? '<p class="muted">Results appear when the run ends.</p>' : sum.compareOnly ? '<p class="muted">A comparison of methods writes no model: its results are in the Compare tab.</p>' : `<h2>Results</h2>${renderMetrics(sum)}`,
+    layers: renderLayerTable(sum && !sum.compareOnly ? sum.groups : [], highlight, sort?.['report-layers']),
+    compare: renderCompareTab(s),
     log: renderLog(s.log),
     actions: renderActions(s),
   };
@@ -200,18 +257,43 @@ function modelTotals(v: AnalysisView): string {
 </div>`;
 }
 
-export function renderAnalysis(v: AnalysisView, highlight?: string): string {
-  const layerRows = v.layers
-    .map((l) => {
-      const lockSpan = l.locked ? `<span class="locked" title="${esc(describeLock(l.locked.reason, l.locked.detail))}">${l.group !== undefined ? 'partly ' : ''}locked: ${esc(l.locked.reason)}</span>` : '';
-      const status = l.group !== undefined ? `<span class="ok">prunable</span> · ${esc(l.group)}${lockSpan ? ` · ${lockSpan}` : ''}` : lockSpan || `<span class="muted">${esc(l.status ?? '–')}</span>`;
-      const hl = l.node === highlight || (l.group !== undefined && l.group === highlight) ? ' class="highlight"' : '';
-      return `<tr data-id="${esc(l.node)}"${l.group !== undefined ? ` data-group="${esc(l.group)}"` : ''}${hl}><td>${esc(l.node)}</td><td>${esc(l.op)}</td><td class="num">${l.inChannels ?? '–'} → ${l.outChannels ?? '–'}</td><td class="num">${l.kernel ? esc(l.kernel.join('×')) : ''}</td><td class="num">${formatCount(l.params)}</td><td class="num">${formatCount(l.macs)}</td><td>${status}</td></tr>`;
-    })
-    .join('');
-  const groupRows = v.groups
-    .map((g) => `<tr data-id="${esc(g.id)}"${g.id === highlight ? ' class="highlight"' : ''}><td>${esc(g.id)}</td><td class="num">${g.channels}</td><td>${esc(g.producers.join(', '))}</td><td>${esc(g.consumers.join(', '))}</td></tr>`)
-    .join('');
+const ANALYSIS_LAYER_COLUMNS: GridColumn[] = [
+  { title: 'Node', sortKey: 'node', width: '3fr' },
+  { title: 'Op', width: '1fr' },
+  { title: 'Channels in → out', numeric: true, width: '1.3fr' },
+  { title: 'Kernel', numeric: true, width: '0.8fr' },
+  { title: 'Params', sortKey: 'params', numeric: true, width: '1fr' },
+  { title: 'MACs', sortKey: 'macs', numeric: true, width: '1fr' },
+  { title: 'Pruning', width: '3fr' },
+];
+
+const GROUP_COLUMNS: GridColumn[] = [
+  { title: 'Group', sortKey: 'id', width: '2fr' },
+  { title: 'Channels', sortKey: 'channels', numeric: true, width: '1fr' },
+  { title: 'Producers', width: '3fr' },
+  { title: 'Consumers', width: '3fr' },
+];
+
+export function renderAnalysis(v: AnalysisView, highlight?: string, sort?: Record<string, SortSpec>): string {
+  const layerValue = (l: AnalysisView['layers'][number], key: string) => (key === 'params' ? l.params : key === 'macs' ? l.macs : key === 'node' ? l.node : undefined);
+  const layerRows = sortRows(v.layers, sort?.['analysis-layers'], layerValue).map((l) => {
+    const lockSpan = l.locked ? `<span class="locked" title="${esc(describeLock(l.locked.reason, l.locked.detail))}">${l.group !== undefined ? 'partly ' : ''}locked: ${esc(l.locked.reason)}</span>` : '';
+    const status = l.group !== undefined ? `<span class="ok">prunable</span> · ${esc(l.group)}${lockSpan ? ` · ${lockSpan}` : ''}` : lockSpan || `<span class="muted">${esc(l.status ?? '–')}</span>`;
+    return {
+      id: l.node,
+      ...(l.group !== undefined ? { group: l.group } : {}),
+      highlight: l.node === highlight || (l.group !== undefined && l.group === highlight),
+      cells: [esc(l.node), esc(l.op), `${l.inChannels ?? '–'} → ${l.outChannels ?? '–'}`, l.kernel ? esc(l.kernel.join('×')) : '', formatCount(l.params), formatCount(l.macs), status],
+    };
+  });
+  const groupValue = (g: AnalysisView['groups'][number], key: string) => (key === 'channels' ? g.channels : key === 'id' ? g.id : undefined);
+  const groupRows = sortRows(v.groups, sort?.['analysis-groups'], groupValue).map((g) => ({
+    id: g.id,
+    highlight: g.id === highlight,
+    cells: [esc(g.id), String(g.channels), esc(g.producers.join(', ')), esc(g.consumers.join(', '))],
+  }));
+  const layersGrid = dataGrid({ id: 'analysis-layers', label: 'Layers', columns: ANALYSIS_LAYER_COLUMNS, rows: layerRows, ...(sort?.['analysis-layers'] ? { sort: sort['analysis-layers'] } : {}) });
+  const groupsGrid = dataGrid({ id: 'analysis-groups', label: 'Channel groups', columns: GROUP_COLUMNS, rows: groupRows, ...(sort?.['analysis-groups'] ? { sort: sort['analysis-groups'] } : {}) });
   const lockedRows = v.locked
     .map((l) => `<tr data-id="${esc(l.source)}"><td>${esc(l.source)}</td><td class="num">${l.channels}</td><td>${esc(l.reason)}</td><td>${esc(describeLock(l.reason, l.detail))}</td></tr>`)
     .join('');
@@ -219,26 +301,36 @@ export function renderAnalysis(v: AnalysisView, highlight?: string): string {
     (v.unknownOps.length ? `<p class="warn">Ops the analysis does not understand (their channels are locked): ${esc(v.unknownOps.join(', '))}</p>` : '') +
     v.warnings.map((w) => `<p class="warn">${esc(w)}</p>`).join('');
   return `${modelTotals(v)}${unknown}
-<h2>Layers</h2><table class="analysis"><thead><tr><th>Node</th><th>Op</th><th>Channels in → out</th><th>Kernel</th><th>Params</th><th>MACs</th><th>Pruning</th></tr></thead><tbody>${layerRows}</tbody></table>
-${v.groups.length ? `<h2>Channel groups</h2><table class="groups"><thead><tr><th>Group</th><th>Channels</th><th>Producers</th><th>Consumers</th></tr></thead><tbody>${groupRows}</tbody></table>` : ''}
+<h2>Layers</h2>${layersGrid}
+${v.groups.length ? `<h2>Channel groups</h2>${groupsGrid}` : ''}
 ${v.locked.length ? `<h2>Locked channels</h2><table class="locked-table"><thead><tr><th>Source</th><th>Channels</th><th>Reason</th><th>Why</th></tr></thead><tbody>${lockedRows}</tbody></table>` : ''}`;
 }
 
-export function renderModel(m: ModelViewState | undefined, highlight?: string): string {
+/** Prune, the preset dropdown with what the chosen preset does, Prune with preset, Analyze again. */
+export function renderModelActions(m: ModelViewState, preset: string | undefined): string {
+  const presets = m.presets ?? [];
+  const chosen = presets.find((p) => p.name === preset);
+  const picker = presets.length
+    ? `<span class="preset-picker">${dropdown('preset-select', 'Preset', presets.map((p) => ({ value: p.name, label: p.isDefault ? `${p.name} (default)` : p.name })), preset)}<span class="muted preset-detail" id="preset-detail">${esc(chosen?.detail ?? '')}</span></span>${button('Prune with preset', 'model-prune-preset', true)}`
+    : button('Prune with preset…', 'model-prune-preset', true);
+  return `<div class="actions">${button('Prune model', 'model-prune')}${picker}${button('Analyze again', 'model-analyze', true)}</div>`;
+}
+
+export function renderModel(m: ModelViewState | undefined, highlight?: string, ui: { sort?: Record<string, SortSpec>; preset?: string } = {}): string {
   if (!m) return '<p class="muted">Loading…</p>';
   const title = `<h1>${esc(basename(m.model))}</h1>`;
-  const actions = '<div class="actions"><button data-action="model-prune">Prune model</button><button data-action="model-prune-preset" class="secondary">Prune with preset…</button><button data-action="model-analyze" class="secondary">Analyze again</button></div>';
+  const actions = renderModelActions(m, ui.preset);
   switch (m.status) {
     case 'loading':
-      return `${title}<p class="muted" data-status="loading">Analyzing the model in a background process…</p>`;
+      return `${title}<p class="muted" data-status="loading">${progressRing('analyzing')} Analyzing the model in a background process…</p>`;
     case 'untrusted':
       return `${title}<p class="warn" data-status="untrusted">This workspace is not trusted. QUBO Prune reads and runs models only in trusted workspaces; trust the workspace to see the analysis.</p>`;
     case 'failed':
-      return `${title}<div class="error" role="alert" data-status="failed"><b>Could not analyze this model</b> [${esc(m.error?.code ?? 'error')}]<br>${esc(m.error?.message ?? 'unknown error')}</div><div class="actions"><button data-action="model-analyze" class="secondary">Analyze again</button></div>`;
+      return `${title}<div class="error" role="alert" data-status="failed"><b>Could not analyze this model</b> [${esc(m.error?.code ?? 'error')}]<br>${esc(m.error?.message ?? 'unknown error')}</div><div class="actions">${button('Analyze again', 'model-analyze', true)}</div>`;
     case 'ready': {
       let body: string;
       try {
-        body = renderAnalysis(normalizeAnalysis(m.document), highlight);
+        body = renderAnalysis(normalizeAnalysis(m.document), highlight, ui.sort);
       } catch (err) {
         body = `<div class="error" role="alert">${esc((err as Error).message)}</div>`;
       }

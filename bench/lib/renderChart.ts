@@ -53,7 +53,7 @@ export function renderChartPng<T extends ChartType, D, L>(config: ChartConfigura
   if (!(scale > 0 && scale <= 4)) throw new RangeError(`chart scale must be in (0, 4], got ${scale}`);
   Chart.defaults.font.family = chartFontFamily();
   const canvas = createCanvas(width, height);
-  const chart = new Chart(canvas as unknown as HTMLCanvasElement, {
+  const chart = new Chart(canvas as unknown as ConstructorParameters<typeof Chart>[0], {
     ...config,
     options: { ...config.options, animation: false, responsive: false, devicePixelRatio: scale },
     plugins: [backgroundPlugin(opts.background ?? '#ffffff'), ...(config.plugins ?? [])],

@@ -7,7 +7,8 @@ import type { PruneSettings } from '../../src/protocol';
 import { DEFAULT_SETTINGS } from '../../src/core/presets';
 import { prepareImportance, type Prepared } from '../../src/core/pipeline/prepare';
 import { selectMask, type SelectOptions, type Selection } from '../../src/core/pipeline/selectMask';
-import { evaluateModel, measureLatency } from '../../src/core/pipeline/evaluateModel';
+import { evaluateModel } from '../../src/core/pipeline/evaluateModel';
+import { measureModelLatency } from '../../src/core/latency/measure';
 import { openSession } from '../../src/core/runtime/session';
 import { BatchedEvaluator } from '../../src/core/refine/batchedEvaluator';
 import { refineMask } from '../../src/core/refine/refine';
@@ -89,7 +90,7 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
         ssim: m.ssim!,
         params: cost.params,
         macs: cost.macs,
-        latencyMs: await measureLatency(bytes, latencyShape, 'cpu', plan.latencyRuns),
+        latencyMs: (await measureModelLatency(bytes, { inputShape: latencyShape, provider: 'cpu', runs: plan.latencyRuns, largeBatch: false })).batch1.medianMs,
         groups: a.deps.groups.map((g) => g.id),
         groupSizes: a.deps.groups.map((g) => g.size),
         variables: a.deps.variables.length,
@@ -145,7 +146,7 @@ export async function runModel(plan: ModelPlan): Promise<ModelResults> {
           ssim: m.ssim!,
           params: cost.params,
           macs: cost.macs,
-          latencyMs: await measureLatency(bytes, latencyShape, 'cpu', plan.latencyRuns),
+          latencyMs: (await measureModelLatency(bytes, { inputShape: latencyShape, provider: 'cpu', runs: plan.latencyRuns, largeBatch: false })).batch1.medianMs,
           seconds,
           kept: keptPerGroup(prep, keep),
           ...extra,

@@ -37,7 +37,7 @@ export function parseCliArgs<O extends Options>(args: string[], options: O, usag
   try {
     return parseArgs({ args: joinNegativeValues(args, options), options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new CliError(`${(err as Error).message}\n${usage}`);
+    throw new CliError((err as Error).message, usage);
   }
 }
 
@@ -48,4 +48,31 @@ export function numberOption(value: string | undefined, name: string, fallback: 
   const n = Number(value);
   if (!Number.isFinite(n)) throw new CliError(`--${name} must be a number, got '${value}'`);
   return n;
+}
+
+const BUDGET_KINDS = ['macs', 'params', 'latencyMs', 'latencyRatio'] as const;
+
+/**
+ * `--budget macs=0.5` (or params=, latencyRatio= with a fraction of the original's in (0, 1],
+ * latencyMs= with milliseconds) as the preset key `budget`; `none` clears a preset's budget so
+ * sparsity applies again.
+ */
+export function budgetOption(value: string): Record<string, number> | null {
+  const v = value.trim();
+  if (v === '') throw new CliError('--budget needs a value such as macs=0.5, params=0.4 or none; got an empty string');
+  if (v === 'none') return null;
+  const eq = v.indexOf('=');
+  if (eq < 0) throw new CliError(`--budget must be KIND=VALUE (KIND one of ${BUDGET_KINDS.join(', ')}), e.g. macs=0.5; got '${value}'`);
+  const kind = v.slice(0, eq).trim();
+  const raw = v.slice(eq + 1).trim();
+  if (!(BUDGET_KINDS as readonly string[]).includes(kind)) throw new CliError(`--budget: unknown kind '${kind}'; expected one of ${BUDGET_KINDS.join(', ')}`);
+  // Number('') is 0 and Number('0x1') is 1: only plain decimals are budgets.
+  const n = /^[+]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isFinite(n)) throw new CliError(`--budget ${kind} must be a number, got '${raw}'`);
+  if (kind === 'latencyMs') {
+    if (!(n > 0)) throw new CliError(`--budget latencyMs must be a positive number of milliseconds, got ${raw}`);
+  } else if (!(n > 0 && n <= 1)) {
+    throw new CliError(`--budget ${kind} is a fraction of the original's in (0, 1], got ${raw}${n > 1 && n <= 100 ? ` (for ${n}% write ${kind}=${n / 100})` : ''}`);
+  }
+  return { [kind]: n };
 }

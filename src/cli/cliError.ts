@@ -1,13 +1,15 @@
-/** Exit codes of the command line, shared by every sub-command. */
-export const EXIT = { ok: 0, badInput: 1, runtime: 2, cancelled: 130 } as const;
+import { QuboPruneError } from '../core/errors';
 
-/** An error the CLI reports as one line, without a stack trace. */
-export class CliError extends Error {
+/**
+ * A bad command line: a missing or malformed flag or argument. The message is one line; `usage`
+ * (the command's help) is printed after it, so the line that names the problem stays the first.
+ */
+export class CliError extends QuboPruneError<'bad-argument'> {
   constructor(
     message: string,
-    readonly exitCode: number = EXIT.badInput,
+    readonly usage?: string,
   ) {
-    super(message);
+    super('bad-argument', message, 'input');
     this.name = 'CliError';
   }
 }

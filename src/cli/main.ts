@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `qubo-prune` command line. Each sub-command lives in its own module under
 // commands/ and is registered here, so adding one never touches another's code.
-import { CliError, EXIT } from './cliError';
+import { EXIT, reportFailure } from './exitCodes';
 import type { CliCommand } from './command';
 
 const registry: Record<string, () => Promise<CliCommand>> = {};
@@ -22,29 +22,18 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     process.stdout.write(usage() + '\n');
-    return name ? EXIT.ok : EXIT.badInput;
+    return name ? EXIT.ok : EXIT.input;
   }
   const load = registry[name];
   if (!load) {
     process.stderr.write(`qubo-prune: unknown command '${name}'\n\n${usage()}\n`);
-    return EXIT.badInput;
+    return EXIT.input;
   }
   const command = await load();
   try {
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`qubo-prune ${name}: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const e = err as Error & { code?: string };
-    // Errors from the core carry a `code`; they describe bad input, not a crash.
-    if (e && typeof e.code === 'string' && e.name !== 'Error') {
-      process.stderr.write(`qubo-prune ${name}: ${e.message}\n`);
-      return EXIT.badInput;
-    }
-    process.stderr.write(`qubo-prune ${name}: ${e?.stack ?? String(err)}\n`);
-    return EXIT.runtime;
+    return reportFailure(err, (text) => process.stderr.write(text), `qubo-prune ${name}: `);
   }
 }
 
@@ -65,7 +54,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (err) => {
       process.stderr.write(String(err?.stack ?? err) + '\n');
-      process.exit(EXIT.runtime);
+      process.exit(EXIT.internal);
     },
   );
 }

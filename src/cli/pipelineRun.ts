@@ -1,8 +1,8 @@
-// Runs the pipeline for the CLI: progress on stderr, summary on stdout, Ctrl-C → cancellation
-// (exit 130, no output files), bad input → exit 1, anything else → exit 2.
+// Runs the pipeline for the CLI: progress on stderr, summary on stdout, Ctrl-C → cancellation;
+// failures are printed and mapped to exit codes by exitCodes.ts, like every other command's.
 import type { PruneRequest } from '../protocol';
-import { runPipeline, CancelledError } from '../core/pipeline';
-import { EXIT } from './cliError';
+import { runPipeline } from '../core/pipeline';
+import { EXIT, reportFailure } from './exitCodes';
 import { ProgressPrinter, formatSummary, type Writer } from './progress';
 
 export interface PipelineCliIo {
@@ -11,18 +11,6 @@ export interface PipelineCliIo {
   /** Lets tests cancel without signals. */
   signal?: AbortSignal;
   quiet?: boolean;
-}
-
-/**
- * Errors that mean the user's input (model, data, settings) is at fault, by class: each core
- * module reports bad input with its own error class. Internal pipeline faults keep exit code 2.
- */
-const INPUT_ERRORS = new Set(['OnnxModelError', 'DataError', 'PresetError', 'ShapeInferenceError', 'ProviderError', 'QuboError', 'PruneError', 'PipelineError', 'CliError', 'OutputError']);
-const INTERNAL_CODES = new Set(['internal', 'export-mismatch', 'invalid-export']);
-
-export function isInputError(err: unknown): boolean {
-  const e = err as { name?: unknown; code?: unknown };
-  return typeof e?.name === 'string' && INPUT_ERRORS.has(e.name) && !(typeof e.code === 'string' && INTERNAL_CODES.has(e.code));
 }
 
 export async function runPipelineCli(request: PruneRequest, io: PipelineCliIo): Promise<number> {
@@ -42,17 +30,7 @@ export async function runPipelineCli(request: PruneRequest, io: PipelineCliIo): 
     io.stdout.write(formatSummary(summary) + '\n');
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof CancelledError || controller.signal.aborted) {
-      io.stderr.write('cancelled; nothing was written\n');
-      return EXIT.cancelled;
-    }
-    const e = err as { code?: unknown; message?: string; stack?: string };
-    if (isInputError(err)) {
-      io.stderr.write(`error: ${e.message}\n`);
-      return EXIT.badInput;
-    }
-    io.stderr.write(`error: ${e.stack ?? e.message ?? String(err)}\n`);
-    return EXIT.runtime;
+    return reportFailure(err, (text) => io.stderr.write(text), 'error: ', controller.signal);
   } finally {
     process.off('SIGINT', onSigint);
   }

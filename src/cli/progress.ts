@@ -14,6 +14,7 @@ const LABEL: Record<StageName, string> = {
   search: 'QUBO search',
   refine: 'TT refinement',
   export: 'Export',
+  recover: 'Recovery fine-tuning',
   evaluate: 'Evaluate (test split)',
 };
 
@@ -114,6 +115,11 @@ export function formatSummary(s: RunSummary): string {
       const m = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : '–';
       lines.push(`  ${c.method.padEnd(12)} ${m.padStart(10)}  params ${fmt.format(c.params)}`);
     }
+  }
+  // The verdict goes above the paths, where it is read: a flagged run is not a plain success.
+  for (const f of s.flags ?? []) {
+    const alts = f.alternatives.map((a) => (a.preset ? `--preset ${a.preset}` : a.sparsity !== undefined ? `--sparsity ${a.sparsity}` : a.label));
+    lines.push('', `WARNING (${f.kind}): ${f.message}${alts.length ? `\n  try: ${alts.join(' or ')}` : ''}`);
   }
   lines.push('', `provider ${s.provider}, ${s.seconds.toFixed(1)} s in all`);
   lines.push(`pruned model: ${s.output}`, `report:       ${s.reportMarkdown}`, `              ${s.reportJson}`);

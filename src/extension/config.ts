@@ -11,6 +11,7 @@ export function rawSettings(scope?: vscode.Uri) {
     dataFolder: c.get<unknown>('dataFolder'),
     provider: c.get<unknown>('provider'),
     outputNaming: c.get<unknown>('outputNaming'),
+    analysisSize: c.get<unknown>('analysisSize'),
   };
 }
 

@@ -7,12 +7,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PanelRequest, RunViewState } from '../protocol';
 import type { WorkerClientOptions } from '../worker/client';
-import { normalizeAnalysis } from './analysisModel';
+import { errorKind, QuboPruneError } from '../core/errors';
+import { normalizeAnalysis } from '../view/analysisModel';
 import { Analyzer } from './analyzer';
-import { requireTrust } from './config';
+import { copyExample } from './example';
+import { getSettings, requireTrust } from './config';
+import { errorDisplay } from './errorDisplay';
+import { showErrorDisplay } from './errorNotice';
 import { LayersTreeProvider } from './layersView';
 import { MODEL_VIEW_TYPE, ModelEditorProvider } from './modelEditor';
-import { recoverFromReport, reportJsonFor, snapshotFromReport } from './reportFile';
+import { parseReportText, recoverFromReport, reportJsonFor, snapshotFromReport } from './reportFile';
 import { REPORT_VIEW_TYPE, ReportPanel, ReportPanelSerializer, type ReportPanelHost } from './reportPanel';
 import { RunController } from './runController';
 import { RunsTreeProvider } from './runsView';
@@ -28,11 +32,8 @@ export function activate(context: vscode.ExtensionContext): void {
     },
   });
 
-  const analysisSize = () => {
-    const v = vscode.workspace.getConfiguration('quboPrune').get<unknown>('analysisSize');
-    return typeof v === 'number' && Number.isInteger(v) && v >= 8 && v <= 8192 ? v : 256;
-  };
-  const analyzer = new Analyzer(workerOptions, log, analysisSize);
+  // Checked by the workspace schema (settingsMapping.ts); a bad value fails the analysis with the setting named.
+  const analyzer = new Analyzer(workerOptions, log, () => getSettings().analysisSize);
   const layers = new LayersTreeProvider(analyzer);
   const layersView = vscode.window.createTreeView('quboPrune.layers', { treeDataProvider: layers, showCollapseAll: true });
   const runs = new RunsTreeProvider(log);
@@ -50,6 +51,8 @@ export function activate(context: vscode.ExtensionContext): void {
     if (item) void layersView.reveal(item, { select: true, focus: false, expand: true });
   };
 
+  // Assigned once below; declared first because panelHost's callbacks refer to it lazily.
+  // eslint-disable-next-line prefer-const
   let runner: RunController;
   // Final snapshots of the last few runs, for panels restored with a snapshot saved mid-run.
   const FINISHED_KEY = 'quboPrune.finishedRuns';
@@ -64,7 +67,12 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!saved.output) return undefined;
       const file = reportJsonFor(saved.output);
       const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-      return text === undefined ? undefined : recoverFromReport(saved, JSON.parse(text), file);
+      if (text === undefined) return undefined;
+      try {
+        return recoverFromReport(saved, parseReportText(text, file), file);
+      } catch {
+        return undefined;
+      }
     },
     onRequest: (req: PanelRequest, state: RunViewState | undefined) => {
       switch (req.type) {
@@ -108,7 +116,7 @@ export function activate(context: vscode.ExtensionContext): void {
     if (m && entry) layers.setKept(m, entry.summary.groups);
   };
   context.subscriptions.push(runs.onDidChangeTreeData(keptFromReports), analyzer.onDidChangeCurrent(keptFromReports));
-  runner = new RunController({ log, panelHost: () => panelHost, analysis: analysisOf, latestReport }, workerOptions, (model) => analyzer.setCurrent(model));
+  runner = new RunController({ log, panelHost: () => panelHost, analysis: analysisOf, latestReport, latencyCacheDir: path.join(context.globalStorageUri.fsPath, 'latency') }, workerOptions, (model) => analyzer.setCurrent(model));
   context.subscriptions.push(
     runner,
     runner.onDidFinish((state) => {
@@ -122,9 +130,9 @@ export function activate(context: vscode.ExtensionContext): void {
     context.extensionUri,
     analyzer,
     log,
-    (command, uri) => {
+    (command, uri, preset) => {
       const id = command === 'prune' ? 'quboPrune.pruneModel' : command === 'prune-with-preset' ? 'quboPrune.pruneWithPreset' : 'quboPrune.analyzeModel';
-      void vscode.commands.executeCommand(id, uri);
+      void vscode.commands.executeCommand(id, uri, ...(preset ? [preset] : []));
     },
     revealInTree,
   );
@@ -151,7 +159,8 @@ export function activate(context: vscode.ExtensionContext): void {
           await fn(...args);
         } catch (err) {
           log.error(`${id}: ${(err as Error).stack ?? err}`);
-          void vscode.window.showErrorMessage(`QUBO Prune: ${(err as Error).message}`);
+          const code = err instanceof QuboPruneError ? err.code : 'internal';
+          showErrorDisplay(errorDisplay(`the command ${id}`, { kind: errorKind(err), code, message: (err as Error).message ?? String(err) }), log);
         }
       }),
     );
@@ -163,11 +172,10 @@ export function activate(context: vscode.ExtensionContext): void {
     const analysis = analyzer.analyze(uri.fsPath, true);
     analyzer.setCurrent(uri.fsPath, false);
     void vscode.commands.executeCommand('quboPrune.layers.focus');
+    // Large files also get a cancellable notification with the worker's steps (Analyzer).
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Analyzing ${path.basename(uri.fsPath)}` }, () => analysis);
     if (!result.ok) {
-      void vscode.window.showErrorMessage(`QUBO Prune: could not analyze ${path.basename(uri.fsPath)}: ${result.error.message} [${result.error.code}]`, 'Show Log').then((pick) => {
-        if (pick) log.show(true);
-      });
+      showErrorDisplay(errorDisplay(`analyzing ${path.basename(uri.fsPath)}`, result.error, { announceCancel: true }), log);
       return;
     }
     if (editor.activeModel?.fsPath !== uri.fsPath) await vscode.commands.executeCommand('vscode.openWith', uri, MODEL_VIEW_TYPE, { preview: false, preserveFocus: true });
@@ -176,19 +184,39 @@ export function activate(context: vscode.ExtensionContext): void {
     const uri = await modelUri(arg);
     if (uri) await runner.prune(uri);
   });
-  command('quboPrune.pruneWithPreset', async (arg) => {
+  // A second argument (the model editor's dropdown) names the preset; without it, the QuickPick asks.
+  command('quboPrune.pruneWithPreset', async (arg, preset) => {
     const uri = await modelUri(arg);
-    if (uri) await runner.prune(uri, { pickPreset: true });
+    if (uri) await runner.prune(uri, typeof preset === 'string' ? { preset } : { pickPreset: true });
   });
   command('quboPrune.compareMethods', async (arg) => {
     const uri = await modelUri(arg);
     if (uri) await runner.compare(uri);
   });
+  // The walkthrough: the bundled example copied into the first workspace folder (global storage
+  // without one), never over the user's files, then opened in the inspector or pruned.
+  const example = async () => {
+    const parent = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? context.globalStorageUri.fsPath;
+    const copy = await copyExample(context.extensionPath, parent);
+    log.info(`example ${copy.created ? 'copied to' : 'already at'} ${copy.folder}`);
+    return copy;
+  };
+  command('quboPrune.openExample', async () => {
+    if (!requireTrust('opening the example')) return;
+    const copy = await example();
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(copy.model), MODEL_VIEW_TYPE, { preview: false });
+    if (copy.created) void vscode.window.showInformationMessage(`QUBO Prune: the example model and its images are in ${vscode.workspace.asRelativePath(copy.folder)}.`);
+  });
+  command('quboPrune.pruneExample', async () => {
+    if (!requireTrust('pruning the example')) return;
+    const copy = await example();
+    await runner.prune(vscode.Uri.file(copy.model), { data: copy.data });
+  });
   command('quboPrune.cancel', () => runner.cancel());
   command('quboPrune.openReport', async (arg) => {
     if (arg instanceof vscode.Uri) {
       const text = await fs.readFile(arg.fsPath, 'utf8');
-      const snap = snapshotFromReport(JSON.parse(text), arg.fsPath);
+      const snap = snapshotFromReport(parseReportText(text, arg.fsPath), arg.fsPath);
       if (snap.summary) layers.setKept(snap.model, snap.summary.groups);
       ReportPanel.show(panelHost, snap);
       return;

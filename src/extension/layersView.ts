@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { GroupCapacity } from '../protocol';
 import type { Analyzer } from './analyzer';
-import { describeLock, formatCount, lockedSummary, normalizeAnalysis, shortLabel, type AnalysisView, type GroupRow, type LayerRow, type LockedRow } from './analysisModel';
+import { describeLock, formatCount, lockedSummary, normalizeAnalysis, shortLabel, type AnalysisView, type GroupRow, type LayerRow, type LockedRow } from '../view/analysisModel';
 import { formatShape } from './runPlan';
 
 type Node =

@@ -2,9 +2,12 @@
 // worker) instead of binary noise.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isPanelRequest, type ModelViewState, type PanelMessage } from '../protocol';
+import { isPanelRequest, type PanelMessage } from '../protocol';
+import { presetOption, type ModelViewState, type PresetOption } from '../view/panelState';
 import type { Analyzer, AnalysisResult } from './analyzer';
+import { getSettings } from './config';
 import { configureWebview } from './reportPanel';
+import { presetChoices } from './settingsMapping';
 
 export const MODEL_VIEW_TYPE = 'quboPrune.modelInspector';
 
@@ -18,7 +21,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
     private readonly extensionUri: vscode.Uri,
     private readonly analyzer: Analyzer,
     private readonly log: vscode.LogOutputChannel,
-    private readonly runCommand: (command: 'prune' | 'prune-with-preset' | 'analyze', uri: vscode.Uri) => void,
+    /** `preset`: the one chosen in the editor's dropdown (prune with preset then skips the preset QuickPick). */
+    private readonly runCommand: (command: 'prune' | 'prune-with-preset' | 'analyze', uri: vscode.Uri, preset?: string) => void,
     private readonly revealInTree: (model: string, id: string) => void,
   ) {}
 
@@ -53,11 +57,15 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
         else if (msg.type === 'model-command') {
           if (msg.command === 'analyze') {
             if (vscode.workspace.isTrusted) void this.analyzer.analyze(model, true);
-          } else this.runCommand(msg.command, document.uri);
+          } else this.runCommand(msg.command, document.uri, msg.preset);
         } else if (msg.type === 'reveal-layer') this.revealInTree(model, msg.group);
       }),
       this.analyzer.onDidChange((m) => {
         if (m === model) send();
+      }),
+      // The dropdown lists the presets of the settings; an edit there shows at once.
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('quboPrune', document.uri)) send();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
         void this.analyzer.analyze(model);
@@ -85,8 +93,19 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider 
   private stateOf(model: string): ModelViewState {
     if (!vscode.workspace.isTrusted) return { model, status: 'untrusted' };
     const res: AnalysisResult | undefined = this.analyzer.isRunning(model) ? undefined : this.analyzer.peek(model);
-    if (!res) return { model, status: 'loading' };
-    return res.ok ? { model, status: 'ready', document: res.document } : { model, status: 'failed', error: res.error };
+    const presets = this.presets(model);
+    if (!res) return { model, status: 'loading', ...presets };
+    return res.ok ? { model, status: 'ready', document: res.document, ...presets } : { model, status: 'failed', error: res.error, ...presets };
+  }
+
+  /** The presets of the model's settings; none when the settings are invalid (the run commands say why). */
+  private presets(model: string): { presets?: PresetOption[] } {
+    try {
+      return { presets: presetChoices(getSettings(vscode.Uri.file(model))).map((c) => presetOption(c.name, c.settings, c.isDefault)) };
+    } catch (err) {
+      this.log.warn(`model editor: no preset list: ${(err as Error).message}`);
+      return {};
+    }
   }
 
   /** Marks a layer or group in the open editors of a model; false when none is open. */

@@ -1,12 +1,18 @@
-// Past runs: each run writes <output>.report.json beside the pruned model. This module reads one
-// such file (untrusted JSON) into a row of the runs tree and into a panel snapshot, so a finished
-// run opens in the same report panel as a live one. No vscode import.
+// Past runs: each run writes <output>.report.json beside the pruned model. This module checks one
+// such file (untrusted JSON) against the report schema (src/core/pipeline/reportSchema.ts, the
+// pipeline's own validator) and reads the typed report into a row of the runs tree and into a
+// panel snapshot, so a finished run opens in the same report panel as a live one. No vscode import.
 import * as path from 'node:path';
-import { finalEnergyTrace, initialViewState, STAGES, type MetricSet, type PruneSettings, type RunSummary, type RunViewState, type StageName } from '../protocol';
-import { DEFAULT_PRESET, PresetError, resolvePreset } from '../core/presets';
-import { formatCount } from './analysisModel';
+import { QuboPruneError } from '../core/errors';
+import { REPORT_SCHEMA_VERSION, type RunReport } from '../core/pipeline/report';
+import { validateReport } from '../core/pipeline/reportSchema';
+import { finalEnergyTrace, initialViewState, type MetricSet, type Method, type PruneSettings, type ProviderName, type RunSummary, type RunViewState, type StageName } from '../protocol';
+import { formatCount } from '../view/analysisModel';
 
 export const REPORT_SUFFIX = '.report.json';
+const REPORT_KIND: RunReport['kind'] = 'qubo-prune.report';
+/** How many schema violations a refusal names; the rest are counted. */
+const SHOWN_VIOLATIONS = 3;
 
 export interface RunListEntry {
   reportJson: string;
@@ -17,102 +23,89 @@ export interface RunListEntry {
   sparsity: number;
   /** e.g. 'PSNR 23.35 → 23.10 dB' */
   metricLine: string;
-  finishedAt?: string;
+  /** When the pipeline wrote the report, at the run's end (ISO 8601). */
+  finishedAt: string;
   summary: RunSummary;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-export class ReportFileError extends Error {
-  readonly code = 'bad-report';
-}
-
-function metricSet(v: unknown): MetricSet | undefined {
-  if (!isObj(v)) return undefined;
-  const m: MetricSet = { params: num(v.params) ?? 0, macs: num(v.macs) ?? 0 };
-  for (const k of ['psnr', 'ssim', 'accuracy', 'crossEntropy', 'latencyMs'] as const) {
-    const x = num(v[k]);
-    if (x !== undefined) m[k] = x;
+/** A report file on disk that is not one of ours, or is damaged: the user's file, so `input`. */
+export class ReportFileError extends QuboPruneError<'bad-report'> {
+  constructor(message: string) {
+    super('bad-report', message, 'input');
+    this.name = 'ReportFileError';
   }
-  return m;
 }
 
 /**
- * The RunSummary of a report file. The pipeline writes a RunReport (docs/REPORT.md: metrics under
- * `metrics`, settings under `settings`, groups with `size`); a bare RunSummary (top level or under
- * `summary`) is read as well.
+ * The report in `doc`, checked against the schema the pipeline writes. A file of another program,
+ * of a newer extension or a damaged one is refused with what is wrong, never half-read.
  */
-export function summaryFromReport(doc: unknown, file: string): RunSummary {
-  if (!isObj(doc)) throw new ReportFileError(`${file}: not a JSON object`);
-  const s: Obj = isObj(doc.summary) ? doc.summary : doc;
-  const metrics = isObj(s.metrics) ? s.metrics : s;
-  const settings = isObj(s.settings) ? s.settings : {};
-  const before = metricSet(metrics.before);
-  const after = metricSet(metrics.after);
-  if (!before || !after) throw new ReportFileError(`${file}: no before/after metrics; not a QUBO Prune report`);
-  const str = (v: unknown, d: string) => (typeof v === 'string' ? v : d);
-  const dir = path.dirname(file);
-  const output = str(s.output, path.join(dir, path.basename(file).slice(0, -REPORT_SUFFIX.length) + '.onnx'));
-  const summary: RunSummary = {
-    model: str(s.model, ''),
-    output: path.resolve(dir, output),
-    reportJson: file,
-    reportMarkdown: path.resolve(dir, str(s.reportMarkdown, file.slice(0, -REPORT_SUFFIX.length) + '.report.md')),
-    preset: str(s.preset, '?'),
-    method: str(s.method, str(settings.method, 'hybrid')) as RunSummary['method'],
-    sparsity: num(s.sparsity) ?? num(settings.sparsity) ?? 0,
-    provider: str(s.provider, 'cpu') as RunSummary['provider'],
-    before,
-    after,
-    groups: Array.isArray(s.groups)
-      ? s.groups.filter(isObj).map((g) => ({ id: String(g.id ?? '?'), kept: num(g.kept) ?? 0, total: num(g.total) ?? num(g.size) ?? 0 }))
-      : [],
-    seconds: num(s.seconds) ?? 0,
-    stageSeconds: isObj(s.stageSeconds) ? (Object.fromEntries(Object.entries(s.stageSeconds).filter(([k, v]) => (STAGES as string[]).includes(k) && num(v) !== undefined)) as RunSummary['stageSeconds']) : {},
-  };
-  const br = metricSet(metrics.beforeRefine);
-  if (br) summary.beforeRefine = br;
-  if (Array.isArray(s.comparison)) {
-    summary.comparison = s.comparison.filter(isObj).map((r) => {
-      const row: NonNullable<RunSummary['comparison']>[number] = { method: String(r.method ?? '?'), params: num(r.params) ?? 0, macs: num(r.macs) ?? 0, seconds: num(r.seconds) ?? 0 };
-      for (const k of ['psnr', 'ssim', 'accuracy', 'latencyMs'] as const) {
-        const x = num(r[k]);
-        if (x !== undefined) row[k] = x;
-      }
-      return row;
-    });
+export function readReport(doc: unknown, file: string): RunReport {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ReportFileError(`${file}: not a QUBO Prune report (not a JSON object)`);
+  const d = doc as { kind?: unknown; schemaVersion?: unknown };
+  if (d.kind !== REPORT_KIND) throw new ReportFileError(`${file}: not a QUBO Prune report (${d.kind === undefined ? 'missing kind' : `kind is ${JSON.stringify(d.kind)}`}, expected '${REPORT_KIND}')`);
+  if (typeof d.schemaVersion !== 'number') throw new ReportFileError(`${file}: not a QUBO Prune report (missing schemaVersion)`);
+  if (d.schemaVersion > REPORT_SCHEMA_VERSION) {
+    throw new ReportFileError(`${file}: report version ${d.schemaVersion} is newer than this extension (it reads version ${REPORT_SCHEMA_VERSION}); update QUBO Prune to open it`);
   }
-  const ev = evaluationFromReport(isObj(s.evaluation) ? s.evaluation : undefined, isObj(s.data) ? s.data : undefined, settings);
-  if (ev) summary.evaluation = ev;
+  const errors = validateReport(doc);
+  if (errors.length > 0) {
+    const more = errors.length > SHOWN_VIOLATIONS ? ` (and ${errors.length - SHOWN_VIOLATIONS} more)` : '';
+    throw new ReportFileError(`${file}: damaged QUBO Prune report: ${errors.slice(0, SHOWN_VIOLATIONS).join('; ')}${more}`);
+  }
+  return doc as RunReport;
+}
+
+/** The RunSummary of a report file: what the pipeline's `result` event carried for that run. */
+export function summaryFromReport(doc: unknown, file: string): RunSummary {
+  return summaryOf(readReport(doc, file), file);
+}
+
+function summaryOf(r: RunReport, file: string): RunSummary {
+  const dir = path.dirname(file);
+  const stem = file.slice(0, -REPORT_SUFFIX.length);
+  const summary: RunSummary = {
+    model: r.model,
+    output: path.resolve(dir, r.output),
+    reportJson: file,
+    reportMarkdown: `${stem}.report.md`,
+    preset: r.preset,
+    // The schema checks search.method against the method names.
+    method: r.search.method as Method,
+    sparsity: r.settings.sparsity,
+    provider: r.provider as ProviderName,
+    before: r.metrics.before,
+    after: r.metrics.after,
+    groups: r.groups.map((g) => ({ id: g.id, kept: g.kept, total: g.size })),
+    seconds: r.seconds,
+    stageSeconds: r.stageSeconds,
+  };
+  if (r.metrics.beforeRefine) summary.beforeRefine = r.metrics.beforeRefine;
+  if (r.comparison) summary.comparison = r.comparison;
+  if (r.budget) summary.budget = r.budget;
+  if (r.flags) summary.flags = r.flags;
+  const evaluation = r.evaluation ?? evaluationFromData(r);
+  if (evaluation) summary.evaluation = evaluation;
   return summary;
 }
 
-const ints = (v: unknown): number[] | undefined => (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && (x as number) > 0) ? (v as number[]) : undefined);
-
 /**
- * Where a report's metrics were measured. Reports written before the `evaluation` field carry the
- * data summary, from which the split and crops are known; the input shape is then the crop's.
+ * Where a report's metrics were measured, for reports without the optional `evaluation` field:
+ * the test split of the data summary, at the crop size (the preset's patch when images were whole).
  */
-function evaluationFromReport(ev: Obj | undefined, data: Obj | undefined, settings: Obj): RunSummary['evaluation'] {
-  if (ev) {
-    const shape = ints(ev.inputShape);
-    const images = num(ev.images);
-    if (shape && images !== undefined) {
-      const patch = ints(ev.patch);
-      return { split: 'test', images, samples: num(ev.samples) ?? images, patch: patch && patch.length === 2 ? [patch[0]!, patch[1]!] : null, inputShape: shape };
-    }
+function evaluationFromData(r: RunReport): RunSummary['evaluation'] {
+  const test = r.data.splits.test;
+  const size = r.data.patch ?? [r.settings.patch, r.settings.patch];
+  return { split: 'test', images: test.images, samples: test.samples, patch: r.data.patch, inputShape: [1, r.data.channels, size[0], size[1]] };
+}
+
+/** JSON.parse for a report file's text, refusing text that is not JSON with the file's name. */
+export function parseReportText(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ReportFileError(`${file}: not a QUBO Prune report (not JSON: ${(err as Error).message})`);
   }
-  if (!data || !isObj(data.splits) || !isObj(data.splits.test)) return undefined;
-  const images = num(data.splits.test.images);
-  if (images === undefined) return undefined;
-  const patch = ints(data.patch);
-  const channels = num(data.channels) ?? 3;
-  const p = patch && patch.length === 2 ? ([patch[0]!, patch[1]!] as [number, number]) : null;
-  const size = p ?? (num(settings.patch) !== undefined ? [num(settings.patch)!, num(settings.patch)!] : undefined);
-  if (!size) return undefined;
-  return { split: 'test', images, samples: num(data.splits.test.samples) ?? images, patch: p, inputShape: [1, channels, size[0]!, size[1]!] };
 }
 
 export function metricLine(before: MetricSet, after: MetricSet): string {
@@ -149,23 +142,15 @@ export interface CompareBasis {
  * the same), its data folder and its output (named in the panel; nothing is written).
  */
 export function compareBasisFromReport(doc: unknown, file: string): CompareBasis {
-  const summary = summaryFromReport(doc, file);
-  const raw = doc as Obj;
-  const data = isObj(raw.data) && typeof raw.data.root === 'string' ? raw.data.root : undefined;
-  if (!data) throw new ReportFileError(`${file}: the report names no data folder`);
-  let settings: PruneSettings;
-  try {
-    settings = resolvePreset(DEFAULT_PRESET, {}, isObj(raw.settings) ? raw.settings : {}).settings;
-  } catch (err) {
-    if (err instanceof PresetError) throw new ReportFileError(`${file}: its settings are not valid: ${err.message}`);
-    throw err;
-  }
-  return { model: summary.model, output: summary.output, data: path.resolve(path.dirname(file), data), preset: summary.preset, settings };
+  const report = readReport(doc, file);
+  const summary = summaryOf(report, file);
+  return { model: summary.model, output: summary.output, data: path.resolve(path.dirname(file), report.data.root), preset: report.preset, settings: structuredClone(report.settings) };
 }
 
 export function runListEntry(doc: unknown, file: string): RunListEntry {
-  const summary = summaryFromReport(doc, file);
-  const entry: RunListEntry = {
+  const report = readReport(doc, file);
+  const summary = summaryOf(report, file);
+  return {
     reportJson: file,
     model: summary.model,
     output: summary.output,
@@ -173,17 +158,21 @@ export function runListEntry(doc: unknown, file: string): RunListEntry {
     method: summary.method,
     sparsity: summary.sparsity,
     metricLine: metricLine(summary.before, summary.after),
+    finishedAt: report.createdAt,
     summary,
   };
-  const raw = doc as Obj;
-  const when = typeof raw.finishedAt === 'string' ? raw.finishedAt : typeof raw.createdAt === 'string' ? raw.createdAt : undefined;
-  if (when) entry.finishedAt = when;
-  return entry;
 }
 
-/** A finished run as a panel snapshot; traces the report file carries are shown as well. */
+/** The refinement trace as the schema checks it (RunReport leaves it `unknown[]`). */
+type RefinePoint = { evaluations: number; best: number; eliteMean: number };
+
+/** A finished run as a panel snapshot, with the solver and refinement traces the report carries. */
 export function snapshotFromReport(doc: unknown, file: string): RunViewState {
-  const summary = summaryFromReport(doc, file);
+  return snapshotOf(readReport(doc, file), file);
+}
+
+function snapshotOf(report: RunReport, file: string): RunViewState {
+  const summary = summaryOf(report, file);
   const state = initialViewState(`report:${file}`, summary.model, summary.preset);
   state.status = 'done';
   state.summary = summary;
@@ -193,19 +182,9 @@ export function snapshotFromReport(doc: unknown, file: string): RunViewState {
     const secs = summary.stageSeconds[s.name as StageName];
     return secs === undefined ? { ...s, status: 'skipped', fraction: 1 } : { ...s, status: 'done', fraction: 1, seconds: secs };
   });
-  const raw = doc as Obj;
-  const energy = isObj(raw.search) ? raw.search.trace : isObj(raw.traces) ? raw.traces.energy : undefined;
-  const refine = isObj(raw.refinement) ? raw.refinement.trace : isObj(raw.traces) ? raw.traces.refine : undefined;
-  if (Array.isArray(energy)) {
-    const points = energy.filter((p): p is Obj => isObj(p) && num(p.iteration) !== undefined && num(p.energy) !== undefined).map((p) => ({ iteration: p.iteration as number, energy: p.energy as number }));
-    state.energy = finalEnergyTrace(points, isObj(raw.search) ? num(raw.search.iterations) : undefined);
-  }
+  state.energy = finalEnergyTrace(report.search.trace.map((p) => ({ iteration: p.iteration, energy: p.energy })), report.search.iterations ?? undefined);
   state.refineMetric = summary.before.psnr !== undefined ? 'psnr' : 'accuracy';
-  if (Array.isArray(refine)) {
-    state.refine = refine
-      .filter((p): p is Obj => isObj(p) && num(p.evaluations) !== undefined && num(p.best) !== undefined)
-      .map((p) => ({ evaluations: p.evaluations as number, best: p.best as number, eliteMean: num(p.eliteMean) ?? (p.best as number) }));
-  }
+  state.refine = ((report.refinement?.trace ?? []) as RefinePoint[]).map((p) => ({ evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean }));
   return state;
 }
 
@@ -217,18 +196,19 @@ export function reportJsonFor(output: string): string {
 /**
  * A panel restored with a snapshot saved mid-run: if the run's report file was written after the
  * run started, the run finished after that save, so show the finished run (keeping its log).
- * Undefined when the report is missing, older than the run, or of another model.
+ * Undefined when the report is missing, not a valid report, older than the run, or of another model.
  */
 export function recoverFromReport(saved: RunViewState, doc: unknown, file: string): RunViewState | undefined {
   if (!saved.startedAt || !saved.output) return undefined;
-  let snap: RunViewState;
+  let report: RunReport;
   try {
-    snap = snapshotFromReport(doc, file);
-  } catch {
-    return undefined;
+    report = readReport(doc, file);
+  } catch (err) {
+    if (err instanceof ReportFileError) return undefined;
+    throw err;
   }
-  const created = isObj(doc) && typeof doc.createdAt === 'string' ? Date.parse(doc.createdAt) : NaN;
-  if (!(created >= Date.parse(saved.startedAt))) return undefined;
-  if (snap.summary && saved.model && path.resolve(snap.summary.model) !== path.resolve(saved.model)) return undefined;
+  if (!(Date.parse(report.createdAt) >= Date.parse(saved.startedAt))) return undefined;
+  if (saved.model && path.resolve(report.model) !== path.resolve(saved.model)) return undefined;
+  const snap = snapshotOf(report, file);
   return { ...snap, runId: saved.runId, log: saved.log, output: saved.output, startedAt: saved.startedAt, ...(snap.energy.length ? {} : { energy: saved.energy }), ...(snap.refine.length ? {} : { refine: saved.refine }) };
 }

@@ -2,8 +2,8 @@
 // RunViewState; the webview keeps it with setState, and the serializer below brings the panel back
 // after VS Code restarts.
 import * as vscode from 'vscode';
-import { isPanelRequest, type PanelMessage, type PanelRequest, type RunViewState } from '../protocol';
-import { isRunViewState } from '../../webview/state';
+import { isPanelRequest, type PanelMessage, type PanelRequest } from '../protocol';
+import { isRunViewState, type RunViewState } from '../view/panelState';
 import { RunTracker } from './runState';
 import { makeNonce, webviewHtml } from './webviewHtml';
 

@@ -4,14 +4,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PipelineEvent, PruneRequest, RunViewState } from '../protocol';
+import type { PipelineEvent, PruneRequest, RunSummary, RunViewState } from '../protocol';
+import { flagAlternatives } from '../core/pipeline/verdict';
 import { startPrune, type WorkerClientOptions, type WorkerOutcome, type WorkerRun } from '../worker/client';
-import type { AnalysisView } from './analysisModel';
+import type { AnalysisView } from '../view/analysisModel';
 import { getSettings, reportSettingsError, requireTrust } from './config';
-import { compareBasisFromReport, describeComparison, describeOutcome } from './reportFile';
+import { compareBasisFromReport, describeComparison, describeOutcome, parseReportText } from './reportFile';
+import { errorDisplay } from './errorDisplay';
+import { showErrorDisplay } from './errorNotice';
 import { ReportPanel, type ReportPanelHost } from './reportPanel';
 import { DATA_LAYOUT_HINT, dataFolderHint, describeEstimate, estimateCost, parseSparsityPercent, percent } from './runPlan';
-import { endNotice, RunTracker, secondRunMessage } from './runState';
+import { endNotice, flaggedNotice, RunTracker, secondRunMessage } from './runState';
 import { buildPruneRequest, dataFolderSettingValue, describeSettings, presetChoices, resolveDataFolder, resolveRunSettings, SECTION, type ExtensionSettings } from './settingsMapping';
 
 export interface RunOptions {
@@ -19,6 +22,10 @@ export interface RunOptions {
   preset?: string;
   /** Show the preset QuickPick first. */
   pickPreset?: boolean;
+  /** Sparsity the confirm step starts at (a flagged run's alternative); undefined = the preset's. */
+  sparsity?: number;
+  /** Data folder for this run (the walkthrough's example); undefined = the setting or the picker. */
+  data?: string;
 }
 
 export interface RunControllerHost {
@@ -28,6 +35,8 @@ export interface RunControllerHost {
   analysis: (model: string) => Promise<AnalysisView | undefined>;
   /** The newest report file of a run of `model`, if any. */
   latestReport: (model: string) => Promise<string | undefined>;
+  /** Folder of cached latency tables (under the extension's globalStorage), passed with every run. */
+  latencyCacheDir?: string;
 }
 
 interface ActiveRun {
@@ -97,9 +106,9 @@ export class RunController implements vscode.Disposable {
         if (!picked) return;
         preset = picked;
       }
-      const plan = await this.confirm(model, settings, preset);
+      const plan = await this.confirm(model, settings, preset, opts.sparsity);
       if (!plan) return;
-      const data = await this.dataFolder(settings, folder);
+      const data = opts.data ?? (await this.dataFolder(settings, folder));
       if (!data) return;
       request = buildPruneRequest({ model, data, settings, preset: plan.preset, compare: false, ...(plan.sparsity !== undefined ? { overrides: { sparsity: plan.sparsity } } : {}) });
     } catch (err) {
@@ -138,7 +147,7 @@ export class RunController implements vscode.Disposable {
     try {
       const file = await this.host.latestReport(model);
       if (file) {
-        const basis = compareBasisFromReport(JSON.parse(await fs.promises.readFile(file, 'utf8')), file);
+        const basis = compareBasisFromReport(parseReportText(await fs.promises.readFile(file, 'utf8'), file), file);
         if (fs.existsSync(basis.data)) {
           request = { model, data: basis.data, out: basis.output, presetName: basis.preset, settings: basis.settings, compare: true, mode: 'compare-only', timeBudgetSeconds: 0 };
           this.host.log.info(`compare: using the settings and data of ${file}`);
@@ -164,9 +173,9 @@ export class RunController implements vscode.Disposable {
    * The step before a run: preset, sparsity and the cost they are expected to leave, with ways to
    * change the sparsity or the preset. Undefined when the user backs out.
    */
-  private async confirm(model: string, settings: ExtensionSettings, preset: string): Promise<{ preset: string; sparsity?: number } | undefined> {
+  private async confirm(model: string, settings: ExtensionSettings, preset: string, initialSparsity?: number): Promise<{ preset: string; sparsity?: number } | undefined> {
     const analysis = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Analyzing ${path.basename(model)}` }, () => this.host.analysis(model).catch(() => undefined));
-    let sparsity: number | undefined;
+    let sparsity: number | undefined = initialSparsity;
     for (;;) {
       const rs = resolveRunSettings(settings, preset, sparsity !== undefined ? { sparsity } : {}).settings;
       const est = analysis ? estimateCost(analysis, rs.sparsity) : undefined;
@@ -274,6 +283,7 @@ export class RunController implements vscode.Disposable {
   }
 
   private start(request: PruneRequest): void {
+    if (this.host.latencyCacheDir && !request.latencyCacheDir) request = { ...request, latencyCacheDir: this.host.latencyCacheDir };
     const runId = `${Date.now().toString(36)}-${++this.counter}`;
     const compareOnly = request.mode === 'compare-only';
     const tracker = new RunTracker(runId, request.model, request.presetName, request.out, new Date(), compareOnly);
@@ -294,8 +304,9 @@ export class RunController implements vscode.Disposable {
       run = startPrune(request, { ...this.workerOptions(), onEvent });
     } catch (err) {
       // fork itself can throw (no memory for a process, bad options); the host must carry on.
-      tracker.finish({ kind: 'failed', code: 'worker-start', message: `the worker process could not start: ${(err as Error).message}` });
-      this.report(runId, tracker, request);
+      const failed: WorkerOutcome = { kind: 'failed', code: 'worker-start', message: `the worker process could not start: ${(err as Error).message}`, errorKind: 'internal' };
+      tracker.finish(failed);
+      this.report(runId, tracker, request, failed);
       return;
     }
     this.active = { run, tracker, request };
@@ -328,16 +339,16 @@ export class RunController implements vscode.Disposable {
     this.active = undefined;
     void vscode.commands.executeCommand('setContext', 'quboPrune.running', false);
     this.statusItem.hide();
-    this.report(runId, tracker, request);
+    this.report(runId, tracker, request, outcome);
   }
 
   /** Panel, log and notification for a finished run; a failure here is logged, never thrown. */
-  private report(runId: string, tracker: RunTracker, request: PruneRequest): void {
+  private report(runId: string, tracker: RunTracker, request: PruneRequest, outcome: WorkerOutcome): void {
     const state = tracker.state;
     this.last = state;
     const log = this.host.log;
     try {
-      this.notify(runId, state, request);
+      this.notify(runId, state, request, outcome);
     } catch (err) {
       log.error(`run ${runId}: reporting the outcome failed: ${(err as Error).stack ?? err}`);
       void vscode.window.showErrorMessage(`QUBO Prune: pruning ${path.basename(request.model)} ended (${state.status})${state.error ? `: ${state.error}` : ''}`);
@@ -345,7 +356,7 @@ export class RunController implements vscode.Disposable {
     this.finished.fire(state);
   }
 
-  private notify(runId: string, state: RunViewState, request: PruneRequest): void {
+  private notify(runId: string, state: RunViewState, request: PruneRequest, ended: WorkerOutcome): void {
     if (ReportPanel.current?.runId === runId) ReportPanel.current.update(state, true);
     const log = this.host.log;
     const name = path.basename(request.model);
@@ -355,6 +366,10 @@ export class RunController implements vscode.Disposable {
       void vscode.window.showInformationMessage(`Compared methods on ${name}: ${describeComparison(outcome.summary)}. Nothing was written.`, 'Open Report').then((pick) => {
         if (pick === 'Open Report') ReportPanel.show(this.host.panelHost(), state);
       });
+      return;
+    }
+    if (outcome?.summary.flags?.length) {
+      this.notifyFlagged(runId, state, outcome.summary, name);
       return;
     }
     if (outcome) {
@@ -370,12 +385,34 @@ export class RunController implements vscode.Disposable {
     if (notice.level === 'info') {
       log.info(`run ${runId} cancelled`);
       void vscode.window.showInformationMessage(notice.text);
-    } else {
-      log.error(`run ${runId} failed: ${state.error}`);
-      void vscode.window.showErrorMessage(notice.text, 'Show Log').then((pick) => {
-        if (pick) log.show(true);
-      });
+      return;
     }
+    log.error(`run ${runId} failed: ${state.error}`);
+    // The user's input plainly, a bug as one with Report Issue; a run that never got an outcome
+    // (the panel's own state says failed) is taken for a bug.
+    const failure = ended.kind === 'failed' ? { kind: ended.errorKind, code: ended.code, message: ended.message } : { kind: 'internal' as const, code: 'protocol', message: state.error ?? 'no reason was given' };
+    showErrorDisplay(errorDisplay(`${state.compareOnly ? 'comparing methods on' : 'pruning'} ${name}`, failure), log);
+  }
+
+  /**
+   * A run that finished but came out slower or much worse: a warning, not a success, with the
+   * alternatives as buttons that start that run (through the confirm step, so nothing starts
+   * unseen).
+   */
+  private notifyFlagged(runId: string, state: RunViewState, summary: RunSummary, name: string): void {
+    const flags = summary.flags ?? [];
+    const log = this.host.log;
+    log.warn(`run ${runId} done in ${summary.seconds.toFixed(1)} s but flagged: ${flags.map((f) => `[${f.kind}] ${f.message}`).join('; ')}; wrote ${summary.output}`);
+    const alternatives = flagAlternatives(flags);
+    const text = flaggedNotice(name, summary);
+    void vscode.window.showWarningMessage(text, ...alternatives.map((a) => a.label), 'Open Report').then((pick) => {
+      if (pick === 'Open Report') ReportPanel.show(this.host.panelHost(), state);
+      const alt = alternatives.find((a) => a.label === pick);
+      if (alt) {
+        log.info(`run ${runId}: starting the alternative '${alt.label}'`);
+        void this.prune(vscode.Uri.file(summary.model), { ...(alt.preset ? { preset: alt.preset } : {}), ...(alt.sparsity !== undefined ? { sparsity: alt.sparsity } : {}) });
+      }
+    });
   }
 
   private updateStatus(tracker: RunTracker): void {

@@ -1,7 +1,7 @@
 // The extension's view of one run: folds worker events and the final outcome into the panel
 // snapshot, and derives the progress figures for the status bar and the notification. Pure.
 import * as path from 'node:path';
-import { applyEvent, initialViewState, type PipelineEvent, type RunViewState } from '../protocol';
+import { applyEvent, initialViewState, type PipelineEvent, type RunSummary, type RunViewState } from '../protocol';
 import type { WorkerOutcome } from '../worker/client';
 import { formatDuration, runClock } from './runPlan';
 
@@ -103,4 +103,14 @@ export function endNotice(state: RunViewState): { level: 'info' | 'error'; text:
   if (state.status === 'cancelled') return { level: 'info', text: `QUBO Prune: pruning ${name} was cancelled; nothing was written.` };
   if (state.status === 'failed') return { level: 'error', text: `QUBO Prune: pruning ${name} failed: ${state.error ?? 'no reason was given [unknown]'}` };
   return undefined;
+}
+
+/**
+ * The warning for a run that finished but was flagged (src/core/pipeline/verdict.ts): what was
+ * written, then each flag's measured figures, so the notification never reads as a plain success.
+ */
+export function flaggedNotice(name: string, summary: RunSummary): string {
+  const flags = summary.flags ?? [];
+  const what = flags.map((f) => (f.kind === 'slower' ? 'slower' : 'much worse')).join(' and ');
+  return `QUBO Prune: pruned ${name}, but the result is ${what}: ${flags.map((f) => f.message).join('; ')}. Written to ${path.basename(summary.output)}.`;
 }

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { formatCount } from './analysisModel';
+import { formatCount } from '../view/analysisModel';
 import { REPORT_SUFFIX, runListEntry, type RunListEntry } from './reportFile';
 import { formatShape } from './runPlan';
 

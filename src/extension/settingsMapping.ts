@@ -1,20 +1,21 @@
 // Workspace settings (quboPrune.*) → pruning settings. Kept free of the vscode API so the mapping
 // and its error messages are unit-tested in plain node; config.ts feeds it what VS Code returns.
 import * as path from 'node:path';
-import { BUILTIN_PRESETS, DEFAULT_PRESET, PresetError, PROVIDERS, resolvePreset, validateOverrides, type PresetOverrides } from '../core/presets';
+import { QuboPruneError } from '../core/errors';
+import { BUILTIN_PRESETS, DEFAULT_PRESET, PresetError, resolvePreset, type PresetOverrides } from '../core/presets';
+import { firstSettingProblem, joinPath } from '../core/settings/check';
+import { DEFAULT_ANALYSIS_SIZE, DEFAULT_OUTPUT_NAMING, PRESET_NAME_PATTERN, SECTION, WorkspaceSettingsSchema } from '../core/settings/workspace';
 import type { ProviderChoice, PruneRequest, PruneSettings } from '../protocol';
 
-export const SECTION = 'quboPrune';
-export const DEFAULT_OUTPUT_NAMING = '${name}.pruned.onnx';
+export { DEFAULT_OUTPUT_NAMING, SECTION };
 
 /** A bad value in the user's settings; `setting` is the full key as shown in the settings UI. */
-export class SettingsError extends Error {
-  readonly code = 'invalid-setting';
+export class SettingsError extends QuboPruneError<'invalid-setting'> {
   constructor(
     readonly setting: string,
     message: string,
   ) {
-    super(`Invalid setting ${setting}: ${message}`);
+    super('invalid-setting', `Invalid setting ${setting}: ${message}`, 'input');
     this.name = 'SettingsError';
   }
 }
@@ -26,6 +27,7 @@ export interface RawSettings {
   dataFolder?: unknown;
   provider?: unknown;
   outputNaming?: unknown;
+  analysisSize?: unknown;
 }
 
 export interface ExtensionSettings {
@@ -36,9 +38,11 @@ export interface ExtensionSettings {
   dataFolder: string;
   provider: ProviderChoice;
   outputNaming: string;
+  /** Height and width for analysing models with symbolic input sizes. */
+  analysisSize: number;
 }
 
-const PRESET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const PRESET_NAME = new RegExp(PRESET_NAME_PATTERN);
 const NAMING_VARS = new Set(['name', 'preset', 'sparsity', 'method']);
 
 function fromPresetError(err: unknown): never {
@@ -49,51 +53,39 @@ function fromPresetError(err: unknown): never {
   throw err;
 }
 
-/** Validates every quboPrune.* value; the first problem is thrown as a SettingsError. */
+/**
+ * Validates every quboPrune.* value against the workspace settings schema (preset entries against
+ * the preset schema), then what a schema cannot say (known preset names, naming variables); the
+ * first problem is thrown as a SettingsError. Unset, null and '' mean the default.
+ */
 export function readSettings(raw: RawSettings): ExtensionSettings {
-  const presets: Record<string, PresetOverrides> = {};
-  if (raw.presets !== undefined && raw.presets !== null) {
-    if (typeof raw.presets !== 'object' || Array.isArray(raw.presets)) throw new SettingsError(`${SECTION}.presets`, 'must be an object mapping preset names to settings');
-    for (const [name, value] of Object.entries(raw.presets as Record<string, unknown>)) {
+  const given: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined && v !== null && v !== '') given[k] = v;
+  // Names first: the schema would only call a bad name an unknown key.
+  if (typeof given.presets === 'object' && !Array.isArray(given.presets)) {
+    for (const name of Object.keys(given.presets as object)) {
       if (!PRESET_NAME.test(name)) throw new SettingsError(`${SECTION}.presets`, `preset name ${JSON.stringify(name)} must start with a letter or digit and use only letters, digits, '.', '_' and '-'`);
-      try {
-        presets[name] = validateOverrides(value, `presets.${name}`);
-      } catch (err) {
-        fromPresetError(err);
-      }
     }
   }
+  const problem = firstSettingProblem(WorkspaceSettingsSchema, given);
+  if (problem) throw new SettingsError(joinPath(SECTION, problem.path), problem.message);
+  const presets = (given.presets ?? {}) as Record<string, PresetOverrides>;
 
   let defaultPreset = DEFAULT_PRESET;
-  if (raw.defaultPreset !== undefined && raw.defaultPreset !== null && raw.defaultPreset !== '') {
-    if (typeof raw.defaultPreset !== 'string') throw new SettingsError(`${SECTION}.defaultPreset`, `must be a preset name, got ${JSON.stringify(raw.defaultPreset)}`);
-    if (!BUILTIN_PRESETS[raw.defaultPreset] && !Object.prototype.hasOwnProperty.call(presets, raw.defaultPreset)) {
-      throw new SettingsError(`${SECTION}.defaultPreset`, `unknown preset '${raw.defaultPreset}' (available: ${presetNames(presets).join(', ')})`);
+  if (typeof given.defaultPreset === 'string') {
+    if (!Object.prototype.hasOwnProperty.call(BUILTIN_PRESETS, given.defaultPreset) && !Object.prototype.hasOwnProperty.call(presets, given.defaultPreset)) {
+      throw new SettingsError(`${SECTION}.defaultPreset`, `unknown preset '${given.defaultPreset}' (available: ${presetNames(presets).join(', ')})`);
     }
-    defaultPreset = raw.defaultPreset;
+    defaultPreset = given.defaultPreset;
   }
-
-  let dataFolder = '';
-  if (raw.dataFolder !== undefined && raw.dataFolder !== null) {
-    if (typeof raw.dataFolder !== 'string') throw new SettingsError(`${SECTION}.dataFolder`, `must be a folder path, got ${JSON.stringify(raw.dataFolder)}`);
-    dataFolder = raw.dataFolder.trim();
-  }
-
-  let provider: ProviderChoice = 'auto';
-  if (raw.provider !== undefined && raw.provider !== null) {
-    if (typeof raw.provider !== 'string' || !PROVIDERS.includes(raw.provider as ProviderChoice)) {
-      throw new SettingsError(`${SECTION}.provider`, `must be one of ${PROVIDERS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(raw.provider)}`);
-    }
-    provider = raw.provider as ProviderChoice;
-  }
-
-  let outputNaming = DEFAULT_OUTPUT_NAMING;
-  if (raw.outputNaming !== undefined && raw.outputNaming !== null && raw.outputNaming !== '') {
-    if (typeof raw.outputNaming !== 'string') throw new SettingsError(`${SECTION}.outputNaming`, `must be a file name pattern, got ${JSON.stringify(raw.outputNaming)}`);
-    outputNaming = checkNaming(raw.outputNaming);
-  }
-
-  return { defaultPreset, presets, dataFolder, provider, outputNaming };
+  return {
+    defaultPreset,
+    presets,
+    dataFolder: typeof given.dataFolder === 'string' ? given.dataFolder.trim() : '',
+    provider: (given.provider ?? 'auto') as ProviderChoice,
+    outputNaming: typeof given.outputNaming === 'string' ? checkNaming(given.outputNaming) : DEFAULT_OUTPUT_NAMING,
+    analysisSize: typeof given.analysisSize === 'number' ? given.analysisSize : DEFAULT_ANALYSIS_SIZE,
+  };
 }
 
 function checkNaming(pattern: string): string {

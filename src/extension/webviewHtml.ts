@@ -1,7 +1,17 @@
 // The HTML shell of both webviews: a strict CSP (scripts only with this load's nonce, styles and
 // images only from the extension's own files), the theme-aware stylesheet and the bundled script.
 // Everything the page shows is rendered by dist/webview.js from posted state.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * The one inline style the policy admits: an empty <style> element. The toolkit's FAST library
+ * probes for `:focus-visible` support by appending an empty <style> to <head> and inserting a rule
+ * through CSSOM (canUseFocusVisible in @microsoft/fast-web-utilities); refused, it logs a violation
+ * and falls back to `:focus` rings on every click. An empty element carries no CSS of its own, and
+ * CSSOM rules are outside CSP's reach anyway, so this admits nothing a page script could not
+ * already do, unlike 'unsafe-inline' or a style nonce exposed in a <meta> for FAST to read.
+ */
+export const EMPTY_STYLE_HASH = `'sha256-${createHash('sha256').update('').digest('base64')}'`;
 
 export function makeNonce(): string {
   return randomBytes(18).toString('base64').replace(/[^A-Za-z0-9]/g, '');
@@ -11,7 +21,7 @@ export function webviewHtml(opts: { cspSource: string; nonce: string; scriptUri:
   const csp = [
     "default-src 'none'",
     `img-src ${opts.cspSource} data:`,
-    `style-src ${opts.cspSource}`,
+    `style-src ${opts.cspSource} ${EMPTY_STYLE_HASH}`,
     `font-src ${opts.cspSource}`,
     `script-src 'nonce-${opts.nonce}'`,
   ].join('; ');

@@ -3,7 +3,10 @@
 // process as an exception. Used by the extension host and by tests; it has no vscode import.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { AnalysisStep } from '../core/analysis/report';
+import type { ErrorKind } from '../core/errors';
 import {
+  helloMismatch,
   isWorkerMessage,
   type PipelineEvent,
   type PruneRequest,
@@ -15,7 +18,8 @@ import {
 export type WorkerOutcome =
   | { kind: 'done'; summary: RunSummary }
   | { kind: 'analysis'; document: unknown }
-  | { kind: 'failed'; code: string; message: string }
+  /** `errorKind`: whose fault it is (src/core/errors.ts); failures the client sees itself say theirs. */
+  | { kind: 'failed'; code: string; message: string; errorKind: ErrorKind }
   | { kind: 'cancelled' };
 
 export interface WorkerClientOptions {
@@ -28,6 +32,8 @@ export interface WorkerClientOptions {
   /** Lines the child writes to stderr (onnxruntime warnings, crashes). */
   onStderr?: (line: string) => void;
   onEvent?: (event: PipelineEvent) => void;
+  /** An analysis step started in the worker. */
+  onAnalysisProgress?: (step: AnalysisStep) => void;
   /** Override for tests: the node executable. */
   execPath?: string;
   /** Extra node arguments, e.g. ['--import', 'tsx'] to run the TypeScript entry (tests). */
@@ -87,16 +93,18 @@ export class WorkerRun extends EventEmitter {
       }
       this.handle(msg, settle);
     });
-    this.child.on('error', (err) => settle({ kind: 'failed', code: 'worker-start', message: `the worker process could not start: ${err.message}` }));
+    this.child.on('error', (err) => settle({ kind: 'failed', code: 'worker-start', message: `the worker process could not start: ${err.message}`, errorKind: 'internal' }));
     this.child.on('exit', (code, signal) => {
       if (this.settled) return;
       if (this.cancelRequested) return settle({ kind: 'cancelled' });
       const tail = this.stderrTail.join('\n');
       const oom = /heap out of memory|Allocation failed|std::bad_alloc|out of memory/i.test(tail);
-      if (oom) return settle({ kind: 'failed', code: 'out-of-memory', message: `the worker ran out of memory${opts.maxOldSpaceMb ? ` (limit ${opts.maxOldSpaceMb} MiB)` : ''}; try fewer samples, a smaller patch or a smaller refinement batch` });
+      // The message names what to make smaller, so it is the user's to act on.
+      if (oom) return settle({ kind: 'failed', code: 'out-of-memory', message: `the worker ran out of memory${opts.maxOldSpaceMb ? ` (limit ${opts.maxOldSpaceMb} MiB)` : ''}; try fewer samples, a smaller patch or a smaller refinement batch`, errorKind: 'input' });
       settle({
         kind: 'failed',
         code: 'worker-crashed',
+        errorKind: 'internal',
         message: `the worker process ended unexpectedly (${signal ? `signal ${signal}${signal === 'SIGKILL' ? ', sent by another process or by the system when memory ran out' : ''}` : `exit code ${code}`})${tail ? `; last output:\n${tail.split('\n').slice(-8).join('\n')}` : ''}`,
       });
     });
@@ -105,8 +113,15 @@ export class WorkerRun extends EventEmitter {
 
   private handle(msg: WorkerMessage, settle: (o: WorkerOutcome) => void): void {
     switch (msg.type) {
-      case 'hello':
+      case 'hello': {
+        const mismatch = helloMismatch(msg);
+        if (mismatch) {
+          // A stale build next to a newer one: reinstalling fixes it, the message says so.
+          settle({ kind: 'failed', code: 'protocol-mismatch', message: mismatch, errorKind: 'input' });
+          this.child.kill();
+        }
         return;
+      }
       case 'event':
         this.opts.onEvent?.(msg.event);
         this.emit('event', msg.event);
@@ -114,11 +129,15 @@ export class WorkerRun extends EventEmitter {
       case 'analysis':
         settle({ kind: 'analysis', document: msg.document });
         return;
+      case 'analysis-progress':
+        this.opts.onAnalysisProgress?.(msg.step);
+        this.emit('analysis-progress', msg.step);
+        return;
       case 'done':
         settle({ kind: 'done', summary: msg.summary });
         return;
       case 'failed':
-        settle({ kind: 'failed', code: msg.error.code, message: msg.error.message });
+        settle({ kind: 'failed', code: msg.error.code, message: msg.error.message, errorKind: isErrorKind(msg.error.kind) ? msg.error.kind : 'internal' });
         return;
       case 'cancelled':
         settle({ kind: 'cancelled' });
@@ -159,8 +178,13 @@ export function startPrune(request: PruneRequest, opts: WorkerClientOptions): Wo
   return new WorkerRun({ type: 'start', request }, opts);
 }
 
-export function startAnalyze(model: string, opts: WorkerClientOptions, inputShape?: number[]): WorkerRun {
-  return new WorkerRun({ type: 'analyze', model, ...(inputShape ? { inputShape } : {}) }, opts);
+/** `size`: the side for the model's open height/width, if it has any (the worker decides). */
+export function startAnalyze(model: string, opts: WorkerClientOptions, shape: { inputShape?: number[]; size?: number } = {}): WorkerRun {
+  return new WorkerRun({ type: 'analyze', model, ...(shape.inputShape ? { inputShape: shape.inputShape } : {}), ...(shape.size !== undefined ? { size: shape.size } : {}) }, opts);
+}
+
+function isErrorKind(v: unknown): v is ErrorKind {
+  return v === 'input' || v === 'internal' || v === 'cancelled';
 }
 
 function safeJson(v: unknown): string {

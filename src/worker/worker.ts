@@ -3,8 +3,14 @@
 // session.run blocks its thread, which is why none of this may run in the extension host.
 import type { PipelineEvent, WorkerMessage, WorkerRequest } from '../protocol';
 import { PROTOCOL_VERSION } from '../protocol';
-import { runPipeline, CancelledError } from '../core/pipeline';
-import { analyzeModelFile } from '../core/analysis/report';
+import { runPipeline } from '../core/pipeline';
+import { errorKind, QuboPruneError, throwIfCancelled, type ErrorKind } from '../core/errors';
+import { analyzeAtSize } from '../core/analysis/openSize';
+import type { AnalysisDocument } from '../core/analysis/report';
+import { loadModel, normalizeGraph } from '../core/onnx';
+
+/** The open-size side when a request names none: quboPrune.analysisSize's default. */
+const DEFAULT_OPEN_SIZE = 256;
 
 function send(msg: WorkerMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -13,12 +19,42 @@ function send(msg: WorkerMessage): Promise<void> {
   });
 }
 
-function errorOf(err: unknown): { code: string; message: string } {
+/**
+ * The `failed` payload. Only errors raised on purpose keep their code; anything else (onnxruntime,
+ * Node) is `internal`, whatever `code` it carries (ENOENT and the like mean nothing to the host).
+ * Bugs leave their stack on stderr, which the client keeps for its crash report.
+ */
+function errorOf(err: unknown): { code: string; message: string; kind: ErrorKind } {
   const e = err as { code?: unknown; message?: unknown; stack?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : 'internal';
+  const code = err instanceof QuboPruneError ? err.code : 'internal';
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  if (code === 'internal' && typeof e?.stack === 'string') process.stderr.write(`${e.stack}\n`);
-  return { code, message };
+  const kind = errorKind(err);
+  if (kind === 'internal' && typeof e?.stack === 'string') process.stderr.write(`${e.stack}\n`);
+  return { code, message, kind };
+}
+
+/**
+ * One analysis, one file read: the model's own input size when it fixes one, else its open dims at
+ * `size`. Each step is announced before it starts; a cancel is honoured between steps.
+ */
+async function analyze(req: Extract<WorkerRequest, { type: 'analyze' }>, signal: AbortSignal): Promise<AnalysisDocument> {
+  await send({ type: 'analysis-progress', step: 'reading' });
+  const model = await loadModel(req.model);
+  normalizeGraph(model);
+  throwIfCancelled(signal);
+  const size = req.size ?? DEFAULT_OPEN_SIZE;
+  return analyzeAtSize(
+    model,
+    { size, source: req.size === undefined ? 'the default size' : 'setting quboPrune.analysisSize' },
+    {
+      path: req.model,
+      ...(req.inputShape ? { inputShape: req.inputShape } : {}),
+      onStep: (step) => {
+        throwIfCancelled(signal);
+        void send({ type: 'analysis-progress', step });
+      },
+    },
+  );
 }
 
 const controller = new AbortController();
@@ -30,13 +66,13 @@ async function handle(req: WorkerRequest): Promise<void> {
     return;
   }
   if (busy) {
-    await send({ type: 'failed', error: { code: 'busy', message: 'this worker is already running a request' } });
+    await send({ type: 'failed', error: { code: 'busy', message: 'this worker is already running a request', kind: 'internal' } });
     return;
   }
   busy = true;
   try {
     if (req.type === 'analyze') {
-      const document = await analyzeModelFile(req.model, req.inputShape);
+      const document = await analyze(req, controller.signal);
       await send({ type: 'analysis', document });
     } else {
       const onEvent = (event: PipelineEvent) => void send({ type: 'event', event });
@@ -44,7 +80,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       await send({ type: 'done', summary });
     }
   } catch (err) {
-    if (err instanceof CancelledError || controller.signal.aborted) await send({ type: 'cancelled' });
+    if (errorKind(err) === 'cancelled' || controller.signal.aborted) await send({ type: 'cancelled' });
     else await send({ type: 'failed', error: errorOf(err) });
   } finally {
     process.disconnect?.();
@@ -64,7 +100,7 @@ process.on('message', (msg: unknown) => {
 
 process.on('uncaughtException', (err) => {
   process.stderr.write(`worker: uncaught ${err.stack ?? err}\n`);
-  void send({ type: 'failed', error: { code: 'internal', message: err.message } }).finally(() => process.exit(2));
+  void send({ type: 'failed', error: { code: 'internal', message: err.message, kind: 'internal' } }).finally(() => process.exit(2));
 });
 
 // The parent going away means nobody wants the result.

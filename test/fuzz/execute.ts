@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ort } from '../../src/core/runtime/session';
 import { runPrune } from '../../src/cli/commands/prune';
 import { pipelinePreset } from '../../src/cli/commands/prunePipeline';
-import { isInputError } from '../../src/cli/pipelineRun';
+import { errorKind } from '../../src/core/errors';
 import { loadDataset } from '../../src/core/data';
 import { loadModel } from '../../src/core/onnx';
 import { parseJsonc, resolvePreset, validateOverrides } from '../../src/core/presets';
@@ -56,16 +56,17 @@ export function snapshot(dir: string): Map<string, string> {
   return out;
 }
 
-/** Input-error class with a string code (or the CLI's own error) and a one-line message. */
+/** An input error (kind 'input') with a string code and a one-line message. */
 export function classifyError(err: unknown): { verdict: 'clear-error' | 'crash'; detail: string } {
   const e = err as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown };
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const first = message.split('\n')[0]!.slice(0, 300);
-  const coded = typeof e?.code === 'string' || e?.name === 'CliError';
-  if (isInputError(err) && coded && message.trim() !== '' && !message.includes('\n')) {
+  const coded = typeof e?.code === 'string';
+  const isInput = errorKind(err) === 'input';
+  if (isInput && coded && message.trim() !== '' && !message.includes('\n')) {
     return { verdict: 'clear-error', detail: `${String(e.name)}${typeof e.code === 'string' ? `[${e.code}]` : ''}: ${first}` };
   }
-  const why = !isInputError(err) ? '' : !coded ? ' (no code)' : message.includes('\n') ? ' (multi-line message)' : ' (empty message)';
+  const why = !isInput ? '' : !coded ? ' (no code)' : message.includes('\n') ? ' (multi-line message)' : ' (empty message)';
   const frame = typeof e?.stack === 'string' ? (e.stack.split('\n').find((l) => l.includes('/src/')) ?? '').trim() : '';
   return { verdict: 'crash', detail: `${String(e?.name ?? typeof err)}${typeof e?.code === 'string' ? `[${e.code}]` : ''}${why}: ${first}${frame ? ` ${frame}` : ''}` };
 }

@@ -138,7 +138,7 @@ function cliArgs(kind: 'model' | 'data' | 'preset', input: Awaited<ReturnType<Re
   const config = path.join(dir, 'cli-config.jsonc');
   if (input.kind === 'data') {
     // The same sample counts as the in-process run, so both use (and decode) the same images.
-    writeFileSync(config, JSON.stringify({ provider: 'cpu', samples: 8, patch: 16, searchTimeMs: 50, refine: { scope: 'off', valSamples: 4 } }));
+    writeFileSync(config, JSON.stringify({ provider: 'cpu', samples: 8, patch: 16, searchTimeMs: 50, refine: { scope: 'off', valSamples: 4 }, recover: false }));
     const model = path.join(FIXTURES, input.task === 'classify' ? 'classifier.onnx' : 'halfunet.onnx');
     return ['prune', model, '--data', input.data, '--config', config, '--out', out];
   }

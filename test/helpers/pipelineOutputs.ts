@@ -28,6 +28,8 @@ export const TINY: PruneSettings = mergeSettings(DEFAULT_SETTINGS, {
   patch: 32,
   searchTimeMs: 100,
   refine: { scope: 'network', evaluations: 10, seconds: 5, valSamples: 2 },
+  // Recovery is tested end to end in pipeline.test.ts; elsewhere it would add up to a minute per run.
+  recover: false,
 });
 
 const created: string[] = [];
@@ -73,7 +75,9 @@ export async function recomputePsnr(report: RunReport): Promise<{ before: number
   assert.equal(data.test.count, d.splits.test.samples, 'the same test samples as the run');
   const pruned = await loadModel(report.output);
   assert.ok(pruned.graph.node.length > 0);
-  const after = await evaluateModel(new Uint8Array(readFileSync(report.output)), data.test, 'denoise', 'cpu');
-  const before = await evaluateModel(new Uint8Array(readFileSync(report.model)), data.test, 'denoise', 'cpu');
+  // Test metrics are on whole images (the report's evaluation.test says so); crops would differ.
+  assert.match(report.evaluation?.test ?? '', /^whole images/, 'the report names whole-image test metrics');
+  const after = await evaluateModel(new Uint8Array(readFileSync(report.output)), data.test.wholeImages(), 'denoise', 'cpu');
+  const before = await evaluateModel(new Uint8Array(readFileSync(report.model)), data.test.wholeImages(), 'denoise', 'cpu');
   return { before: before.psnr!, after: after.psnr! };
 }

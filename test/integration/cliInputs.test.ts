@@ -26,7 +26,7 @@ function assertBadInput(r: CliResult, pattern: RegExp): void {
 /** Overrides for a pipeline run of a few seconds. */
 function tinyConfig(extra: Record<string, unknown> = {}, prefix = ''): string {
   const file = path.join(tempDir('qp-inputs-cfg-'), 'tiny.jsonc');
-  const cfg = { provider: 'cpu', samples: 4, patch: 32, searchTimeMs: 100, refine: { scope: 'off' }, ...extra };
+  const cfg = { provider: 'cpu', samples: 4, patch: 32, searchTimeMs: 100, refine: { scope: 'off' }, recover: false, ...extra };
   writeFileSync(file, `${prefix}// test budgets\n${JSON.stringify(cfg, null, 1)}\n`);
   return file;
 }

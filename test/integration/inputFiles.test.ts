@@ -45,7 +45,7 @@ const noDevZero = process.platform !== 'win32' && existsSync('/dev/zero') ? fals
 
 function tinyConfig(dir: string, provider = 'cpu'): string {
   const file = path.join(dir, 'tiny.jsonc');
-  const cfg = { provider, samples: 4, patch: 32, searchTimeMs: 100, refine: { scope: 'network', evaluations: 10, seconds: 5, valSamples: 2 } };
+  const cfg = { provider, samples: 4, patch: 32, searchTimeMs: 100, refine: { scope: 'network', evaluations: 10, seconds: 5, valSamples: 2 }, recover: false };
   writeFileSync(file, JSON.stringify(cfg, null, 1));
   return file;
 }

@@ -23,7 +23,7 @@ const show = showRun;
 
 function tinyConfig(extra: Record<string, unknown> = {}): string {
   const file = path.join(tempDir('qp-safety-config-'), 'tiny.jsonc');
-  writeFileSync(file, JSON.stringify({ provider: 'cpu', samples: 4, patch: 32, searchTimeMs: 100, refine: { scope: 'off' }, ...extra }));
+  writeFileSync(file, JSON.stringify({ provider: 'cpu', samples: 4, patch: 32, searchTimeMs: 100, refine: { scope: 'off' }, recover: false, ...extra }));
   return file;
 }
 

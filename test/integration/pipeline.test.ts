@@ -17,6 +17,8 @@ const settings = mergeSettings(DEFAULT_SETTINGS, {
   patch: 32,
   searchTimeMs: 100,
   refine: { scope: 'network', evaluations: 40, seconds: 20, valSamples: 2 },
+  // The real recover stage end to end, with a step budget small enough for a test.
+  recover: { steps: 8, batch: 2, timeBudget: 60, patience: 100 },
 });
 const request = (out: string): PruneRequest => ({
   model: path.join(FIX, 'dncnn.onnx'),
@@ -28,10 +30,14 @@ const request = (out: string): PruneRequest => ({
   timeBudgetSeconds: 0,
 });
 
+/** Batch 1 only, 5 timed runs: for runs that do not test latency. */
+const FAST_LATENCY = { runs: 5, largeBatch: false };
+
 test('the whole pipeline writes a model and reports whose numbers can be recomputed', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qp-pipe-'));
   const events: PipelineEvent[] = [];
-  const summary = await runPipeline(request(path.join(dir, 'dncnn.pruned.onnx')), { onEvent: (e) => events.push(e) });
+  // Latency is tested in latencyEval.test.ts: here batch 1 with few runs keeps the run short.
+  const summary = await runPipeline(request(path.join(dir, 'dncnn.pruned.onnx')), { onEvent: (e) => events.push(e), latency: FAST_LATENCY });
   for (const f of [summary.output, summary.reportJson, summary.reportMarkdown]) assert.ok(existsSync(f), f);
   const report = JSON.parse(readFileSync(summary.reportJson, 'utf8'));
   assert.deepEqual(validateReport(report), []);
@@ -46,10 +52,15 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   assert.ok(summary.after.params < summary.before.params);
   // The printed PSNR equals a fresh evaluation of the written file.
   const data = await loadDataset(path.join(FIX, 'data'), { patch: 32, seed: settings.seed, maxPerSplit: { calib: 4, val: 2 } });
-  const again = await evaluateModel(new Uint8Array(readFileSync(summary.output)), data.test, 'denoise', 'cpu');
+  const again = await evaluateModel(new Uint8Array(readFileSync(summary.output)), data.test.wholeImages(), 'denoise', 'cpu');
   assert.ok(Math.abs(again.psnr! - summary.after.psnr!) < 1e-9, `${again.psnr} vs ${summary.after.psnr}`);
   const stages = events.filter((e) => e.type === 'stage-end').map((e) => (e as { stage: StageName }).stage);
-  assert.deepEqual(stages, ['analyze', 'calibrate', 'importance', 'search', 'refine', 'export', 'evaluate']);
+  assert.deepEqual(stages, ['analyze', 'calibrate', 'importance', 'search', 'refine', 'export', 'recover', 'evaluate']);
+  // The recover stage ran and the report carries it (validated above, section in the Markdown).
+  assert.equal(report.recovery.steps, 8);
+  assert.ok(report.recovery.validationAfter >= report.recovery.validationBefore);
+  assert.ok(report.recovery.curve.length === 8 && report.recovery.curve.some((c: { validation?: number }) => c.validation !== undefined));
+  assert.equal(summary.recovery?.steps, 8);
   assert.ok(events.some((e) => e.type === 'refine-progress'));
   // Network-scope blocks of the DnCNN late in the net run through a split model (blockSplit.ts).
   assert.ok(events.some((e) => e.type === 'log' && /candidates ran only the part of the model after their block/.test(e.message)), 'some block was split');
@@ -61,13 +72,13 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   for (const c of summary.comparison!) assert.ok(c.ssim !== undefined && c.latencyMs !== undefined, JSON.stringify(c));
   assert.equal(summary.comparison!.find((c) => c.method === 'hybrid')!.seconds, summary.stageSeconds.search);
   assert.equal(summary.comparison!.find((c) => c.method === 'hybrid+tt')!.psnr, summary.after.psnr);
-  assert.deepEqual(report.evaluation, { split: 'test', images: 12, samples: 12, patch: [32, 32], inputShape: [1, 3, 32, 32] });
+  assert.deepEqual(report.evaluation, { split: 'test', images: 12, samples: 12, patch: null, inputShape: [1, 3, 32, 32], test: 'whole images 128×128', calibration: 'crops 32×32' });
 });
 
 test('compare-only: every baseline selected and evaluated with progress, nothing written', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qp-cmp-'));
   const events: PipelineEvent[] = [];
-  const summary = await runPipeline({ ...request(path.join(dir, 'dncnn.pruned.onnx')), mode: 'compare-only' }, { onEvent: (e) => events.push(e) });
+  const summary = await runPipeline({ ...request(path.join(dir, 'dncnn.pruned.onnx')), mode: 'compare-only' }, { onEvent: (e) => events.push(e), latency: FAST_LATENCY });
   assert.deepEqual(readdirSync(dir), [], 'nothing written');
   assert.equal(summary.compareOnly, true);
   assert.deepEqual(summary.comparison!.map((c) => c.method), ['random', 'l1', 'taylor', 'l1-qubo', 'hybrid']);

@@ -12,7 +12,7 @@ import { runCli, showRun, type CliOptions, type CliResult } from '../helpers/cli
 function tinyConfig(extra: Record<string, unknown> = {}, refine: Record<string, unknown> = {}): string {
   const dir = tempDir('qp-cli-config-');
   const file = path.join(dir, 'tiny.jsonc');
-  const cfg = { provider: 'cpu', samples: 4, patch: 32, searchTimeMs: 100, ...extra, refine: { scope: 'network', evaluations: 10, seconds: 5, valSamples: 2, ...refine } };
+  const cfg = { provider: 'cpu', samples: 4, patch: 32, searchTimeMs: 100, recover: false, ...extra, refine: { scope: 'network', evaluations: 10, seconds: 5, valSamples: 2, ...refine } };
   writeFileSync(file, `// test budgets\n${JSON.stringify(cfg, null, 1)}\n`);
   return file;
 }

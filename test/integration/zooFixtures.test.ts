@@ -78,9 +78,7 @@ const FIXTURES: Record<string, Fixture> = {
  * channels are locked, and pruning the rest is still exact) so it fails once the rule lands and
  * this entry must go.
  */
-const NOT_YET: Record<string, string> = {
-  shuffle: 'ShuffleNetV2 channel split + channel shuffle (Slice with run-time bounds, Reshape–Transpose–Reshape) is locked as channel-mixing/unresolved',
-};
+const NOT_YET: Record<string, string> = {};
 
 /** Channels locked for reasons other than the graph's own input and output. */
 function lockedInside(d: DependencyAnalysis): number {

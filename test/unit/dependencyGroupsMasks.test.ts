@@ -2,17 +2,17 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeDependencies } from '../../src/core/analysis/dependencyGroups';
 import {
-  applyRoundTo,
   emptyTensors,
-  greedyMask,
   groupFloors,
-  keepTarget,
   l1Mask,
   l1Scores,
   maskSummary,
   randomMask,
+  scoreMask,
+  selectionInstance,
   validateKeep,
 } from '../../src/core/prune/masks';
+import { selectMask, type GroupTerms } from '../../src/core/pipeline/selectMask';
 import { PruneError } from '../../src/core/prune/errors';
 import { getMethod, listMethods } from '../../src/core/prune/methods';
 import { concatGraph, residualGraph, splitGraph } from '../helpers/graphs';
@@ -52,18 +52,20 @@ describe('masks', () => {
     assert.deepEqual(Array.from(groupFloors(deps, 0.5)), [8, 16]);
     assert.deepEqual(Array.from(groupFloors(deps, 0)), [1, 1]);
     assert.throws(() => groupFloors(deps, 1.5), (e: PruneError) => e.code === 'bad-option');
+    // The reported floors are the ones the selection applies.
+    for (const rho of [0, 0.1, 0.33, 0.5, 1]) assert.deepEqual(groupFloors(deps, rho), selectionInstance(deps, 0, { floor: rho }).floors);
   });
 
   test('K = round((1 − s)·n)', () => {
-    assert.equal(keepTarget(48, 0.36), 31);
-    assert.equal(keepTarget(48, 0), 48);
-    assert.throws(() => keepTarget(48, 1), (e: PruneError) => e.code === 'bad-sparsity');
+    assert.equal(selectionInstance(deps, 0.36).K, 31);
+    assert.equal(selectionInstance(deps, 0).K, 48);
+    assert.throws(() => selectionInstance(deps, 1), (e: PruneError) => e.code === 'bad-sparsity');
   });
 
   test('greedy top-K keeps exactly K, respects floors, prefers high scores', () => {
     // Scores favour group 2 entirely: group 1 keeps just its floor of 2, its two best.
     const scores = Float64Array.from(deps.variables, (v, i) => (v.group === 0 ? i : 100 + i));
-    const keep = greedyMask(deps, scores, 20);
+    const keep = scoreMask(deps, scores, 28 / 48);
     assert.equal(count(keep), 20);
     const [g1, g2] = maskSummary(deps, keep);
     assert.deepEqual(g1, { group: 'conv1', kept: 2, total: 16 });
@@ -71,32 +73,48 @@ describe('masks', () => {
     assert.equal(keep[15], 1);
     assert.equal(keep[14], 1);
     assert.equal(keep[13], 0);
-    assert.throws(() => greedyMask(deps, scores, 5), (e: PruneError) => e.code === 'bad-sparsity');
+    assert.throws(() => scoreMask(deps, scores, 43 / 48), (e: PruneError) => e.code === 'bad-sparsity' && /below the sum of group floors \(6\)/.test(e.message));
   });
 
   test('random masks: exact K, deterministic per seed, different across seeds', () => {
     for (const s of [0.1, 0.3, 0.5, 0.7]) {
       const a = randomMask(deps, s, 1);
-      assert.equal(count(a), keepTarget(48, s));
+      assert.equal(count(a), Math.round((1 - s) * 48));
       assert.deepEqual(a, randomMask(deps, s, 1));
       for (const g of maskSummary(deps, a)) assert.ok(g.kept >= 1);
     }
     assert.notDeepEqual(randomMask(deps, 0.5, 1), randomMask(deps, 0.5, 2));
   });
 
-  test('round-to gives multiples (or the whole group) and keeps the best channels', () => {
+  test('round-to: multiples (or the whole group), K moved to the nearest reachable total, best channels kept', () => {
     const scores = Float64Array.from(deps.variables, (_, i) => i);
-    const keep = greedyMask(deps, scores, 30, { roundTo: 8 });
-    for (const g of maskSummary(deps, keep)) assert.ok(g.kept % 8 === 0 || g.kept === g.total, `${g.group}: ${g.kept}`);
-    const raw = new Uint8Array(48);
-    for (let i = 0; i < 5; i++) raw[i] = 1; // group 1 keeps 5 → rounds to 8
-    for (let i = 16; i < 28; i++) raw[i] = 1; // group 2 keeps 12 → rounds to 16 (half up)
-    const r = applyRoundTo(deps, raw, scores, { roundTo: 8 });
-    assert.deepEqual(maskSummary(deps, r).map((g) => g.kept), [8, 16]);
-    // Already-kept channels stay; the added ones are the best pruned ones.
-    for (let i = 0; i < 5; i++) assert.equal(r[i], 1);
-    assert.equal(r[15], 1);
-    assert.equal(r[5], 0);
+    // Floors 2 and 4 rise to 8; totals reachable with multiples of 8 are 16, 24, …, 48, so K 30 → 32.
+    const s = 18 / 48;
+    assert.deepEqual([selectionInstance(deps, s, { roundTo: 8 }).kRequested, selectionInstance(deps, s, { roundTo: 8 }).K], [30, 32]);
+    const keep = scoreMask(deps, scores, s, { roundTo: 8 });
+    // Group 2 scores higher, so it takes every count above the floors; group 1 keeps its 8 best.
+    assert.deepEqual(maskSummary(deps, keep).map((g) => g.kept), [8, 24]);
+    assert.deepEqual(Array.from(keep.slice(0, 16)).join(''), '0000000011111111');
+    for (const seed of [1, 2, 3]) {
+      const r = randomMask(deps, s, seed, { roundTo: 8 });
+      assert.equal(count(r), 32);
+      for (const g of maskSummary(deps, r)) assert.ok(g.kept % 8 === 0 || g.kept === g.total, `${g.group}: ${g.kept}`);
+    }
+  });
+
+  test('data-free L1 and random pick the channels the pipeline\'s rows pick (same floors, round-to, K and seed)', async () => {
+    const model = wideGraph();
+    const l1 = l1Scores(model, deps);
+    const n = deps.variables.length;
+    const ones = new Float64Array(n).fill(1);
+    const terms: GroupTerms[] = deps.groups.map((g) => ({ id: g.id, variables: g.variables, activationSimilarity: new Float64Array(g.size * g.size), weightSimilarity: new Float64Array(g.size * g.size) }));
+    for (const [sparsity, roundTo, floor] of [[0.5, 1, 0.1], [0.4, 8, 0.1], [0.6, 4, 0.2]] as const) {
+      const common = { sparsity, alpha: 0.5, beta: 0, floor, roundTo, seed: 5, searchTimeMs: 0 };
+      const pipelineL1 = await selectMask({ taylor: ones, fisher: ones, l1, l2: l1 }, terms, { ...common, method: 'l1' });
+      assert.deepEqual(l1Mask(model, deps, sparsity, { floor, roundTo }), pipelineL1.keep, `l1: s ${sparsity}, round-to ${roundTo}, floor ${floor}`);
+      const pipelineRandom = await selectMask({ taylor: ones, fisher: ones, l1, l2: l1 }, terms, { ...common, method: 'random' });
+      assert.deepEqual(randomMask(deps, sparsity, 5, { floor, roundTo }), pipelineRandom.keep, `random: s ${sparsity}, round-to ${roundTo}, floor ${floor}`);
+    }
   });
 
   test('L1 scores are the mean |w| of each filter; L1 masks drop the smallest filters', () => {
@@ -139,7 +157,7 @@ describe('masks', () => {
     assert.deepEqual(listMethods().map((m) => m.name).slice(0, 2), ['l1', 'random']);
     const d = analyzeDependencies(concatGraph());
     const keep = await getMethod('random').run({ model: concatGraph(), deps: d, sparsity: 0.3, seed: 4, mask: {} });
-    assert.equal(count(keep), keepTarget(d.variables.length, 0.3));
+    assert.equal(count(keep), Math.round(0.7 * d.variables.length));
     assert.throws(() => getMethod('taylor-v9'), (e: PruneError) => e.code === 'unknown-method');
   });
 });

@@ -28,7 +28,7 @@ function settingOf(fn: () => unknown): string {
 describe('readSettings', () => {
   test('empty configuration gives the documented defaults', () => {
     const s = readSettings({});
-    assert.deepEqual(s, { defaultPreset: 'balanced', presets: {}, dataFolder: '', provider: 'auto', outputNaming: '${name}.pruned.onnx' });
+    assert.deepEqual(s, { defaultPreset: 'balanced', presets: {}, dataFolder: '', provider: 'auto', outputNaming: '${name}.pruned.onnx', analysisSize: 256 });
   });
 
   test('user presets are validated and kept', () => {
@@ -50,6 +50,25 @@ describe('readSettings', () => {
     assert.equal(settingOf(() => readSettings({ dataFolder: 7 })), 'quboPrune.dataFolder');
     assert.equal(settingOf(() => readSettings({ presets: [] })), 'quboPrune.presets');
     assert.equal(settingOf(() => readSettings({ presets: { 'bad name!': {} } })), 'quboPrune.presets');
+  });
+
+  test('the new preset keys are checked in workspace presets with their full path', () => {
+    assert.equal(settingOf(() => readSettings({ presets: { tiny: { budget: { macs: 1.5 } } } })), 'quboPrune.presets.tiny.budget.macs');
+    assert.equal(settingOf(() => readSettings({ presets: { tiny: { budget: { macs: 0.5, params: 0.5 } } } })), 'quboPrune.presets.tiny.budget');
+    assert.equal(settingOf(() => readSettings({ presets: { tiny: { recover: { distill: 'logits' } } } })), 'quboPrune.presets.tiny.recover.distill');
+    const s = readSettings({ presets: { tiny: { budget: { latencyRatio: 0.5 }, recover: false } } });
+    assert.deepEqual(resolveRunSettings(s, 'tiny').settings.budget, { latencyRatio: 0.5 });
+    assert.equal(resolveRunSettings(s, 'tiny').settings.recover, false);
+  });
+
+  test('analysisSize is a whole number of pixels in [8, 8192]', () => {
+    assert.equal(readSettings({ analysisSize: 512 }).analysisSize, 512);
+    for (const bad of [4, 100.5, 'big', 9000]) assert.equal(settingOf(() => readSettings({ analysisSize: bad })), 'quboPrune.analysisSize', String(bad));
+  });
+
+  test('messages say what the value must be', () => {
+    assert.throws(() => readSettings({ provider: 'tpu' }), /quboPrune\.provider: must be one of 'auto', 'cpu', 'webgpu', 'cuda', got "tpu"/);
+    assert.throws(() => readSettings({ presets: { t: { refine: { rank: 99 } } } }), /quboPrune\.presets\.t\.refine\.rank: must be in \[1, 32\], got 99/);
   });
 
   test('output naming must keep ${name}, end in .onnx and stay beside the model', () => {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { startAnalyze, startPrune, type WorkerClientOptions } from '../../src/worker/client';
 import { RunTracker } from '../../src/extension/runState';
 import { DEFAULT_SETTINGS, resolvePreset } from '../../src/core/presets';
-import type { PipelineEvent, PruneRequest, RunSummary } from '../../src/protocol';
+import { PROTOCOL_VERSION, STAGES, type PipelineEvent, type PruneRequest, type RunSummary } from '../../src/protocol';
 
 let dir: string;
 const SUMMARY: RunSummary = {
@@ -33,8 +33,12 @@ const PRELUDE = `const send = (m) => new Promise((r) => process.send(m, undefine
 const WORKERS: Record<string, string> = {
   good: `${PRELUDE}
 process.on('message', async (req) => {
-  await send({ type: 'hello', version: 1, pid: process.pid });
-  if (req.type === 'analyze') { await send({ type: 'analysis', document: { layers: [{ node: 'c1', op: 'Conv' }], model: req.model } }); process.exit(0); }
+  await send({ type: 'hello', version: ${PROTOCOL_VERSION}, pid: process.pid });
+  if (req.type === 'analyze') {
+    for (const step of ['reading', 'shapes', 'dependencies']) await send({ type: 'analysis-progress', step });
+    await send({ type: 'analysis', document: { layers: [{ node: 'c1', op: 'Conv' }], model: req.model, size: req.size ?? null } });
+    process.exit(0);
+  }
   await send({ type: 'event', event: { type: 'run-start', model: req.request.model, preset: 'fast', settings: req.request.settings, startedAt: 'now' } });
   await send({ type: 'event', event: { type: 'stage-start', stage: 'analyze' } });
   await send({ type: 'event', event: { type: 'stage-end', stage: 'analyze', seconds: 0.1 } });
@@ -67,7 +71,7 @@ process.on('message', async () => {
 });`,
   failed: `${PRELUDE}
 process.on('message', async () => {
-  await send({ type: 'failed', error: { code: 'bad-model', message: 'not an ONNX model' } });
+  await send({ type: 'failed', error: { code: 'bad-model', message: 'not an ONNX model', kind: 'input' } });
   process.exit(0);
 });`,
   cooperative: `${PRELUDE}
@@ -132,11 +136,15 @@ describe('worker client + RunTracker', () => {
     assert.deepEqual(s.energy.map((p) => p.energy), [-3, -4]);
   });
 
-  test('analyze replies with the document', async () => {
-    const run = startAnalyze('/x.onnx', opts('good'));
+  test('analyze sends the open-input size in its one request and forwards the steps', async () => {
+    const steps: string[] = [];
+    const run = startAnalyze('/x.onnx', { ...opts('good'), onAnalysisProgress: (s) => steps.push(s) }, { size: 128 });
     const o = await run.finished;
     assert.equal(o.kind, 'analysis');
-    assert.equal((o as { document: { model: string } }).document.model, '/x.onnx');
+    assert.deepEqual((o as { document: unknown }).document, { layers: [{ node: 'c1', op: 'Conv' }], model: '/x.onnx', size: 128 });
+    assert.deepEqual(steps, ['reading', 'shapes', 'dependencies']);
+    const plain = await startAnalyze('/x.onnx', opts('good')).finished;
+    assert.equal((plain as { document: { size: unknown } }).document.size, null, 'no size asked, none sent');
   });
 
   test('malformed messages are reported on stderr and skipped; the run still completes', async () => {
@@ -164,9 +172,9 @@ describe('worker client + RunTracker', () => {
     assert.equal((outcome as { code: string }).code, 'out-of-memory');
   });
 
-  test('a failed message keeps the worker’s error code', async () => {
+  test('a failed message keeps the worker’s error code and kind', async () => {
     const { outcome, tracker } = await track('failed');
-    assert.deepEqual(outcome, { kind: 'failed', code: 'bad-model', message: 'not an ONNX model' });
+    assert.deepEqual(outcome, { kind: 'failed', code: 'bad-model', message: 'not an ONNX model', errorKind: 'input' });
     assert.equal(tracker.state.error, 'not an ONNX model [bad-model]');
   });
 
@@ -208,7 +216,8 @@ describe('RunTracker', () => {
     t.onEvent({ type: 'stage-end', stage: 'calibrate', seconds: 0, skipped: true });
     t.onEvent({ type: 'stage-start', stage: 'importance' });
     t.onEvent({ type: 'stage-progress', stage: 'importance', fraction: 0.5 });
-    assert.equal(t.overallFraction(), 2.5 / 7);
+    // Every stage counts the same: two done, one half done.
+    assert.equal(t.overallFraction(), 2.5 / STAGES.length);
     assert.match(t.statusText(), /^importance 50% · \d+:\d\d/);
   });
 

@@ -106,7 +106,10 @@ describe('penalty simulated annealing baseline', () => {
         for (let i = 0; i < inst.n; i++) counts[inst.groupOf[i]!]! += mask[i]!;
         if (counts.some((v, g) => v < inst.floors[g]!)) continue;
         const e = quboEnergy(inst, mask) + lambda * (c - inst.K) ** 2;
-        if (e < best) ((best = e), (bestCount = c));
+        if (e < best) {
+          best = e;
+          bestCount = c;
+        }
       }
       assert.equal(bestCount, inst.K, `instance ${k}`);
     }

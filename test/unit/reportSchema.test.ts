@@ -69,6 +69,7 @@ describe('validateReport', () => {
   });
 
   test('wrong types, missing and unknown fields are named by path', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mutated freely to build invalid reports
     const r = valid() as unknown as Record<string, any>;
     r.schemaVersion = 2;
     delete r.provider;
@@ -83,8 +84,22 @@ describe('validateReport', () => {
     has(e, /^\$\.extra: is not a known field$/);
     has(e, /^\$\.metrics\.after\.psnr: must be a finite number, got null$/);
     has(e, /^\$\.groups\[0\]\.keep\[1\]: must be 0 or 1, got 2$/);
-    has(e, /^\$\.settings: refine\.rank: must be a number/);
+    has(e, /^\$\.settings\.refine\.rank: must be a number/);
     has(e, /^\$\.layers\[0\]\.after\.out: must be a whole number, got 2\.5$/);
+  });
+
+  test('settings are checked by the settings schema; keys added later may be absent, new ones are checked', () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- mutated freely to build invalid reports
+    const r = valid() as any;
+    delete r.settings.budget;
+    delete r.settings.recover;
+    delete r.settings.resize;
+    assert.deepEqual(validateReport(r), []);
+    r.settings.budget = { macs: 2 };
+    r.settings.recover = { steps: 10 };
+    const e = validateReport(r);
+    has(e, /^\$\.settings\.budget\.macs: must be in \(0, 1\], got 2/);
+    has(e, /^\$\.settings\.recover\.lr: is missing/);
   });
 
   test('fields that must agree with each other', () => {

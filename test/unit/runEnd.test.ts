@@ -18,10 +18,10 @@ function ended(outcome: WorkerOutcome) {
 
 describe('a run that ends without a result', () => {
   const faults: [string, WorkerOutcome, RegExp][] = [
-    ['worker killed', { kind: 'failed', code: 'worker-crashed', message: 'the worker process ended unexpectedly (signal SIGKILL)' }, /failed: the worker process ended unexpectedly \(signal SIGKILL\) \[worker-crashed\]$/],
-    ['disk full', { kind: 'failed', code: 'output-unwritable', message: "cannot write '/w/models/net.pruned.onnx': no space left on the device" }, /no space left on the device \[output-unwritable\]$/],
-    ['folder deleted', { kind: 'failed', code: 'output-unwritable', message: "cannot write '/w/out/x.onnx': the folder '/w/out' does not exist" }, /the folder '\/w\/out' does not exist/],
-    ['output held by another run', { kind: 'failed', code: 'output-busy', message: "another run (pid 42, started 2025-01-01T00:00:00.000Z) is writing '/w/models/net.pruned.onnx'" }, /another run \(pid 42.*\[output-busy\]$/],
+    ['worker killed', { kind: 'failed', code: 'worker-crashed', message: 'the worker process ended unexpectedly (signal SIGKILL)', errorKind: 'internal' }, /failed: the worker process ended unexpectedly \(signal SIGKILL\) \[worker-crashed\]$/],
+    ['disk full', { kind: 'failed', code: 'output-unwritable', message: "cannot write '/w/models/net.pruned.onnx': no space left on the device", errorKind: 'input' }, /no space left on the device \[output-unwritable\]$/],
+    ['folder deleted', { kind: 'failed', code: 'output-unwritable', message: "cannot write '/w/out/x.onnx': the folder '/w/out' does not exist", errorKind: 'input' }, /the folder '\/w\/out' does not exist/],
+    ['output held by another run', { kind: 'failed', code: 'output-busy', message: "another run (pid 42, started 2025-01-01T00:00:00.000Z) is writing '/w/models/net.pruned.onnx'", errorKind: 'input' }, /another run \(pid 42.*\[output-busy\]$/],
   ];
   for (const [what, outcome, text] of faults) {
     test(`${what}: failed state, the running stage marked failed, an error notification naming the cause`, () => {
@@ -43,7 +43,7 @@ describe('a run that ends without a result', () => {
 
   test('a late event cannot reopen a failed run', () => {
     const t = new RunTracker('r1', '/w/net.onnx', 'fast');
-    t.finish({ kind: 'failed', code: 'worker-crashed', message: 'gone' });
+    t.finish({ kind: 'failed', code: 'worker-crashed', message: 'gone', errorKind: 'internal' });
     t.onEvent({ type: 'stage-start', stage: 'search' });
     assert.equal(t.state.status, 'failed');
     assert.ok(endNotice(t.state));

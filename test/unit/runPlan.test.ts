@@ -6,32 +6,21 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { applyEvent, finalEnergyTrace, initialViewState, type RunSummary, type RunViewState } from '../../src/protocol';
-import { formatCount, lockedSummary, normalizeAnalysis, shortLabel } from '../../src/extension/analysisModel';
+import { formatCount, lockedSummary, normalizeAnalysis, shortLabel } from '../../src/view/analysisModel';
 import { dataFolderHint, describeClock, describeEstimate, estimateCost, formatDuration, parseSparsityPercent, runClock } from '../../src/extension/runPlan';
 import { compareBasisFromReport, describeComparison, describeOutcome, metricLine, snapshotFromReport, summaryFromReport } from '../../src/extension/reportFile';
 import { buildPruneRequest, readSettings } from '../../src/extension/settingsMapping';
 import { describeEvaluation, renderComparison, renderHeader, renderModel, renderReportSections } from '../../webview/render';
 import { energyPoints, refineAxisTitle, yRange } from '../../webview/chartData';
 import { resolvePreset } from '../../src/core/presets';
+import { pipelineReport } from '../helpers/runReport';
 import { analyzeModelFile } from '../../src/core/analysis/report';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The parts of a pipeline report (docs/REPORT.md) the extension reads. */
-function reportDoc(): Record<string, any> {
-  return {
-    model: '/ws/dncnn.onnx',
-    output: '/ws/dncnn.pruned.onnx',
-    preset: 'balanced',
-    settings: resolvePreset('balanced').settings,
-    data: { root: 'data', channels: 3, patch: [48, 48], splits: { calib: { images: 8, samples: 8 }, val: { images: 12, samples: 12 }, test: { images: 12, samples: 12 } } },
-    metrics: { before: { psnr: 33.5, ssim: 0.9, params: 57443, macs: 131383296 }, after: { psnr: 25.7, ssim: 0.57, params: 24617, macs: 56090880 }, beforeRefine: null },
-    search: { iterations: 71, trace: [{ iteration: 0, energy: -1, timeMs: 1 }] },
-    groups: [],
-    comparison: null,
-    stageSeconds: {},
-    seconds: 2,
-  };
+/** A report as the pipeline writes it, of /ws/dncnn.onnx with its data folder at /ws/data. */
+function reportDoc() {
+  return pipelineReport({ model: '/ws/dncnn.onnx' });
 }
 
 /** A dncnn-like chain: conv0 → g0 → conv1 → g1 → conv2, with 2 channels of g1 locked elsewhere. */
@@ -194,10 +183,10 @@ describe('figures that say what they measure', () => {
     assert.equal(shortLabel('conv1'), 'conv1');
   });
 
-  test('reports written before the evaluation note get it from their data summary', () => {
+  test('reports without the evaluation note get it from their data summary', () => {
     const ev = summaryFromReport(reportDoc(), '/ws/dncnn.pruned.report.json').evaluation!;
     assert.deepEqual(ev, { split: 'test', images: 12, samples: 12, patch: [48, 48], inputShape: [1, 3, 48, 48] });
-    const noted = { ...reportDoc(), evaluation: { split: 'test', images: 3, samples: 3, patch: null, inputShape: [1, 1, 96, 96] } };
+    const noted = { ...reportDoc(), evaluation: { split: 'test' as const, images: 3, samples: 3, patch: null, inputShape: [1, 1, 96, 96] } };
     assert.deepEqual(summaryFromReport(noted, '/ws/x.report.json').evaluation, noted.evaluation);
   });
 });
@@ -260,7 +249,7 @@ describe('compare methods', () => {
     assert.equal(b.settings.refine.scope, doc.settings.refine.scope);
     assert.equal(b.data, path.resolve('/ws', doc.data.root));
     assert.equal(b.preset, doc.preset);
-    assert.throws(() => compareBasisFromReport({ ...doc, settings: { ...doc.settings, sparsity: 2 } }, '/ws/x.report.json'), /settings are not valid/);
-    assert.throws(() => compareBasisFromReport({ ...doc, data: {} }, '/ws/x.report.json'), /no data folder/);
+    assert.throws(() => compareBasisFromReport({ ...doc, settings: { ...doc.settings, sparsity: 2 } }, '/ws/x.report.json'), /damaged QUBO Prune report: \$\.settings\.sparsity/);
+    assert.throws(() => compareBasisFromReport({ ...doc, data: {} }, '/ws/x.report.json'), /damaged QUBO Prune report: \$\.data\.root: is missing/);
   });
 });

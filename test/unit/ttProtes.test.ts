@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/util/rng';
+import { CancelledError } from '../../src/core/errors';
 import {
   TtDistribution,
   TtError,
@@ -222,7 +223,7 @@ describe('protes semantics', () => {
     pre.abort();
     await assert.rejects(
       protes(negHamming(plantedTarget(d, 3)), { d, signal: pre.signal }),
-      (e: unknown) => e instanceof TtError && e.code === 'aborted',
+      (e: unknown) => e instanceof CancelledError && e.kind === 'cancelled',
     );
   });
 

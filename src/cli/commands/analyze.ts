@@ -1,24 +1,30 @@
 // `qubo-prune analyze`: shapes, layers, channel groups and locked channels of a model, as a table
 // and optionally as the JSON document described in docs/ANALYSIS.md.
 import * as path from 'node:path';
-import { analyzeModel, formatAnalysisText, type AnalysisDocument } from '../../core/analysis/report';
-import { fillOpenDims, resolveInputShapes, ShapeInferenceError, type InputShapeSpec } from '../../core/analysis/shapes';
+import { analyzeAtSize, type OpenSizeChoice } from '../../core/analysis/openSize';
+import { formatAnalysisText, type AnalysisDocument } from '../../core/analysis/report';
+import type { InputShapeSpec } from '../../core/analysis/shapes';
+import { BUILTIN_PRESETS, PresetError, resolvePreset } from '../../core/presets';
 import { loadModel, normalizeGraph } from '../../core/onnx';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { guardOutputs, OutputError } from '../../core/util/outputGuard';
 import { externalDataFilesOf } from '../../core/onnx';
-import { parseCliArgs } from '../args';
-import { CliError, EXIT } from '../cliError';
+import { numberOption, parseCliArgs } from '../args';
+import { CliError } from '../cliError';
+import { EXIT } from '../exitCodes';
 import type { CliCommand } from '../command';
 
-/** Size of symbolic dims when no --input-shape is given: quboPrune.analysisSize's default, so the CLI and the extension agree. */
+/** Size of open dims when neither --size nor --preset names one: quboPrune.analysisSize's default, so the CLI and the extension agree. */
 export const DEFAULT_ANALYSIS_SIZE = 256;
 
-const USAGE = `usage: qubo-prune analyze <model.onnx> [--input-shape 1,3,256,256] [--json out.json] [--strict]
+const USAGE = `usage: qubo-prune analyze <model.onnx> [--input-shape 1,3,256,256 | --size N | --preset NAME] [--json out.json] [--strict]
 
   --input-shape S  shape to analyse at, e.g. 1,3,256,256 (default: the model's, with batch 1 and
-                   symbolic dims ${DEFAULT_ANALYSIS_SIZE}; the output says so); for several inputs
+                   open height/width as below; the output says which size); for several inputs
                    repeat it as NAME=1,3,256,256
+  --size N         open height/width of the model's input are N (default ${DEFAULT_ANALYSIS_SIZE})
+  --preset NAME    open height/width are the preset's patch, the size 'prune --preset NAME' runs at
+                   (${Object.keys(BUILTIN_PRESETS).join(' | ')})
   --json FILE      also write the analysis document (docs/ANALYSIS.md) to FILE; '-' prints it
                    to stdout instead of the table
   --strict         exit with status 1 when the model has unknown ops or unresolved channels`;
@@ -71,12 +77,38 @@ export function strictProblems(doc: AnalysisDocument): string[] {
   return problems;
 }
 
+/**
+ * The side of the model's open height/width: --size, or the preset's patch (what `prune --preset`
+ * analyses at, so the two commands' figures agree), or the default; the note names which.
+ */
+export function openSizeOption(size: string | undefined, preset: string | undefined, shapeGiven: boolean): OpenSizeChoice {
+  const given = [size !== undefined && '--size', preset !== undefined && '--preset', shapeGiven && '--input-shape'].filter(Boolean);
+  if (given.length > 1) throw new CliError(`${given.join(' and ')} both set the input size; give one`);
+  if (size !== undefined) {
+    const n = numberOption(size, 'size', 1);
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`--size must be a whole number of pixels, at least 1, got '${size}'`);
+    return { size: n, source: `--size ${n}` };
+  }
+  if (preset !== undefined) {
+    try {
+      const patch = resolvePreset(preset).settings.patch;
+      return { size: patch, source: `preset '${preset}': patch ${patch}, as prune uses` };
+    } catch (err) {
+      if (err instanceof PresetError) throw new CliError(`--preset: ${err.message}`);
+      throw err;
+    }
+  }
+  return { size: DEFAULT_ANALYSIS_SIZE, source: 'default; set --input-shape to change' };
+}
+
 /** The command without process I/O, so tests can call it in-process. */
 export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
   const { values, positionals } = parseCliArgs(
     args,
     {
       'input-shape': { type: 'string', multiple: true },
+      size: { type: 'string' },
+      preset: { type: 'string' },
       json: { type: 'string' },
       strict: { type: 'boolean' },
     },
@@ -84,9 +116,10 @@ export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
   );
   if (values.help) return { exitCode: EXIT.ok, stdout: USAGE + '\n', stderr: '' };
   if (positionals.length !== 1) {
-    throw new CliError(`${positionals.length === 0 ? 'missing the model file' : `expected one model file, got ${positionals.length}`}\n${USAGE}`);
+    throw new CliError(positionals.length === 0 ? 'missing the model file' : `expected one model file, got ${positionals.length}`, USAGE);
   }
   const inputShape = parseInputShapeOption(values['input-shape'] as string[] | undefined);
+  const open = openSizeOption(values.size as string | undefined, values.preset as string | undefined, inputShape !== undefined);
   if (values.json && values.json !== '-') {
     // Before any work: the JSON must land neither on the model or its data nor somewhere unwritable.
     const src = positionals[0]!;
@@ -95,25 +128,10 @@ export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
   const file = positionals[0]!;
   const model = await loadModel(file);
   normalizeGraph(model);
-  let shapeUsed: InputShapeSpec | undefined = inputShape;
-  let note: string | undefined;
-  if (!inputShape) {
-    try {
-      resolveInputShapes(model);
-    } catch (err) {
-      const filled = err instanceof ShapeInferenceError && err.code === 'symbolic-input' ? fillOpenDims(model, DEFAULT_ANALYSIS_SIZE) : undefined;
-      if (!filled) throw err;
-      shapeUsed = filled;
-      note = `the model's input size is open; figures are for input ${Object.values(filled).map((d) => d.join('×')).join(', ')} (default; set --input-shape to change)`;
-    }
-  }
-  const document = await analyzeModel(model, { inputShape: shapeUsed, path: file });
-  if (note) document.warnings.unshift(note);
+  const document = await analyzeAtSize(model, open, { path: file, ...(inputShape ? { inputShape } : {}) });
   const json = values.json as string | undefined;
-  let stdout = '';
+  const stdout = json === '-' ? JSON.stringify(document, null, 2) + '\n' : formatAnalysisText(document);
   let stderr = '';
-  if (json === '-') stdout = JSON.stringify(document, null, 2) + '\n';
-  else stdout = formatAnalysisText(document);
   if (json && json !== '-') {
     try {
       await writeFileAtomic(path.resolve(json), JSON.stringify(document, null, 2) + '\n');
@@ -127,7 +145,7 @@ export async function runAnalyze(args: string[]): Promise<AnalyzeResult> {
     const problems = strictProblems(document);
     if (problems.length > 0) {
       stderr += `strict: ${problems.join('; ')}\n`;
-      exitCode = EXIT.badInput;
+      exitCode = EXIT.input;
     }
   }
   return { exitCode, stdout, stderr, document };

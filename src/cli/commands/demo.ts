@@ -32,6 +32,8 @@ export const demoCommand: CliCommand = {
     const root = projectRoot();
     const outDir = path.resolve(values.out ?? 'demo-output');
     const preset = resolvePreset(values.preset ?? DEFAULT_PRESET, {}, values.provider ? { provider: values.provider } : {});
+    // Recovery on, but capped so it adds at most ~25 s to the demo (the preset's own budget is 60 s).
+    if (preset.settings.recover) preset.settings.recover = { ...preset.settings.recover, timeBudget: Math.min(25, preset.settings.recover.timeBudget || 25) };
     const model = path.join(root, 'test', 'fixtures', 'halfunet.onnx');
     // The demo's --out names a folder it owns, so it makes it (the pipeline never creates folders);
     // if that fails, the pipeline's output check says why in one line.

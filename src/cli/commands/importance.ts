@@ -3,14 +3,14 @@
 import * as path from 'node:path';
 import type { CliCommand } from '../command';
 import { numberOption, parseCliArgs } from '../args';
-import { CliError, EXIT } from '../cliError';
+import { CliError } from '../cliError';
+import { EXIT } from '../exitCodes';
 import { prepareImportance } from '../../core/pipeline/prepare';
 import { DEFAULT_SETTINGS, validateOverrides, mergeSettings } from '../../core/presets';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { guardOutputs } from '../../core/util/outputGuard';
 import { externalDataFilesOf } from '../../core/onnx';
 import { ProgressPrinter } from '../progress';
-import { isInputError } from '../pipelineRun';
 import type { StageName } from '../../protocol';
 
 const USAGE = `usage: qubo-prune importance <model.onnx> --data DIR [--samples N] [--patch P] [--noise SPEC]
@@ -50,8 +50,8 @@ export const importanceCommand: CliCommand = {
       process.stdout.write(USAGE + '\n');
       return EXIT.ok;
     }
-    if (positionals.length !== 1) throw new CliError(`expected one model file\n${USAGE}`);
-    if (!values.data) throw new CliError(`--data DIR is required\n${USAGE}`);
+    if (positionals.length !== 1) throw new CliError('expected one model file', USAGE);
+    if (!values.data) throw new CliError('--data DIR is required', USAGE);
     const overrides = validateOverrides({
       ...(values.samples ? { samples: numberOption(values.samples, 'samples', 0) } : {}),
       ...(values.patch ? { patch: numberOption(values.patch, 'patch', 0) } : {}),
@@ -75,22 +75,17 @@ export const importanceCommand: CliCommand = {
       progress.handle({ type: 'stage-end', stage: name, seconds: (performance.now() - t) / 1000 });
       return r;
     };
-    let prep;
-    try {
-      prep = await prepareImportance(
-        { model: positionals[0]!, data: values.data, settings },
-        { emit: (e) => progress.handle(e), log: (m, level = 'info') => progress.handle({ type: 'log', level, message: m }), stage },
-      );
-    } catch (err) {
-      if (isInputError(err)) throw new CliError((err as Error).message);
-      throw err;
-    }
+    const prep = await prepareImportance(
+      { model: positionals[0]!, data: values.data, settings, segmentation: true },
+      { emit: (e) => progress.handle(e), log: (m, level = 'info') => progress.handle({ type: 'log', level, message: m }), stage },
+    );
     const { a, imp, calibration } = prep;
     const doc = {
       schemaVersion: 1,
       kind: 'qubo-prune.importance',
       model: path.resolve(positionals[0]!),
       data: prep.data.describe(),
+      task: { task: prep.a.task.task, reason: prep.a.task.reason },
       provider: prep.provider,
       calibration: { samples: calibration.samples, meanLoss: calibration.meanLoss },
       groups: a.deps.groups.map((g, gi) => ({

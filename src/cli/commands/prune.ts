@@ -12,11 +12,12 @@ import { checkRoundTo, checkSparsity, groupFloors, maskSummary } from '../../cor
 import { METHODS } from '../../core/presets';
 import { getMethod, listMethods } from '../../core/prune/methods';
 import { exportPruned, validatePruned } from '../../core/prune/physicalExport';
-import { CancelledError, throwIfCancelled } from '../../core/pipeline/cancel';
+import { throwIfCancelled } from '../../core/errors';
 import { guardOutputs } from '../../core/util/outputGuard';
 import { acquireOutputLock } from '../../core/util/outputLock';
 import { numberOption, parseCliArgs } from '../args';
-import { CliError, EXIT } from '../cliError';
+import { CliError } from '../cliError';
+import { EXIT, reportFailure } from '../exitCodes';
 import type { CliCommand } from '../command';
 import { parseInputShapeOption } from './analyze';
 
@@ -80,9 +81,9 @@ export function parsePruneArgs(args: string[]): PruneRequest | 'help' {
     USAGE(),
   );
   if (values.help) return 'help';
-  if (positionals.length !== 1) throw new CliError(`${positionals.length === 0 ? 'missing the model file' : `expected one model file, got ${positionals.length}`}\n${USAGE()}`);
-  if (values.sparsity === undefined) throw new CliError(`missing --sparsity (e.g. --sparsity 0.36)\n${USAGE()}`);
-  if (!values.out) throw new CliError(`missing --out (where to write the pruned model)\n${USAGE()}`);
+  if (positionals.length !== 1) throw new CliError(positionals.length === 0 ? 'missing the model file' : `expected one model file, got ${positionals.length}`, USAGE());
+  if (values.sparsity === undefined) throw new CliError('missing --sparsity (e.g. --sparsity 0.36)', USAGE());
+  if (!values.out) throw new CliError('missing --out (where to write the pruned model)', USAGE());
   const sparsity = numberOption(values.sparsity as string, 'sparsity', 0);
   try {
     checkSparsity(sparsity);
@@ -246,11 +247,7 @@ export const pruneCommand: CliCommand = {
       return EXIT.ok;
     } catch (err) {
       // Nothing is committed before the last check, so any failure after an interrupt left no file.
-      if (err instanceof CancelledError || controller.signal.aborted) {
-        process.stderr.write('cancelled; nothing was written\n');
-        return EXIT.cancelled;
-      }
-      throw err;
+      return reportFailure(err, (text) => process.stderr.write(text), 'qubo-prune prune: ', controller.signal);
     } finally {
       process.off('SIGINT', onSigint);
     }

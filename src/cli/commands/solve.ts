@@ -12,7 +12,8 @@ import {
 } from '../../core/qubo';
 import { readRegularFile } from '../../core/util/readRegularFile';
 import { numberOption, parseCliArgs } from '../args';
-import { CliError, EXIT } from '../cliError';
+import { CliError } from '../cliError';
+import { EXIT } from '../exitCodes';
 import type { CliCommand } from '../command';
 
 const USAGE = `usage: qubo-prune solve <instance.json> [--seed S] [--time-ms T] [--iterations N] [--exact]
@@ -141,7 +142,7 @@ export function makeSolveCommand(write: (text: string) => void = (t) => void pro
         write(USAGE + '\n');
         return EXIT.ok;
       }
-      if (positionals.length !== 1) throw new CliError(`expected one instance file\n${USAGE}`);
+      if (positionals.length !== 1) throw new CliError('expected one instance file', USAGE);
       const file = positionals[0]!;
       let text: string;
       try {

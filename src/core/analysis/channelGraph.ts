@@ -1,5 +1,5 @@
 // Bookkeeping for the dependency analysis: one union-find element per (tensor, channel), with the
-// node that sources each channel and the reasons that lock it. The op rules in dependencyGroups.ts
+// node that sources each channel and the reasons that lock it. The op rules in rules/*.ts
 // only call the methods here.
 import type { OnnxModel, TensorData } from '../onnx';
 import { UnionFind } from './unionFind';

@@ -13,7 +13,7 @@
 import { attrInt, attrInts, dimsOf, DataType, elementCount, type OnnxModel } from '../onnx';
 import type { NodeProto } from 'onnx-buf';
 import type { LayerInfo, ShapeMap } from './types';
-import { CHANNEL_NORMS, isDefaultDomain, WEIGHT_OPS } from './opRules';
+import { CHANNEL_NORMS, isDefaultDomain, WEIGHT_OPS } from './rules';
 import { ShapeInferenceError } from './shapes';
 
 export interface LayerTotals {

@@ -4,7 +4,7 @@ import type { ValueInfoProto } from 'onnx-buf';
 import { loadModel, normalizeGraph, valueInfoDims, valueInfoElemType, type OnnxModel } from '../onnx';
 import { analyzeDependencies } from './dependencyGroups';
 import { analyzeLayers, type LayerTotals } from './layers';
-import { opLabel } from './opRules';
+import { opLabel } from './rules';
 import { elemTypeName, inferTensorInfo, type InputShapeSpec } from './shapes';
 import type { DependencyAnalysis, LayerInfo, LockedChannels, LockReason, ShapeMap } from './types';
 
@@ -155,11 +155,18 @@ export interface AnalyzeModelOptions {
   threads?: number;
   /** See AnalyzeOptions.allowLayerNormPruning (the document's warnings then say what changes). */
   allowLayerNormPruning?: boolean;
+  /** Called as each step starts, so a front end can show progress on a large model. */
+  onStep?: (step: AnalysisStep) => void;
 }
+
+/** The steps of an analysis, in order: reading the file, shape inference, layers and channel dependencies. */
+export type AnalysisStep = 'reading' | 'shapes' | 'dependencies';
 
 /** Shapes, layers and dependency groups of a loaded model, as one document. */
 export async function analyzeModel(model: OnnxModel, opts: AnalyzeModelOptions = {}): Promise<AnalysisDocument> {
+  opts.onStep?.('shapes');
   const info = await inferTensorInfo(model, opts.inputShape, { threads: opts.threads });
+  opts.onStep?.('dependencies');
   const { layers, totals } = analyzeLayers(model, info.shapes);
   return buildAnalysisDocument({
     model,

@@ -12,17 +12,14 @@ import { openSession, ort } from '../runtime/session';
 import { MAX_TYPED_ARRAY_LENGTH, formatBytes, memoryBudgetBytes } from '../util/memory';
 import type { ShapeMap } from './types';
 import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
-import { oneLine } from '../util/oneLine';
+import { QuboPruneError } from '../errors';
 
 export type ShapeErrorCode = 'symbolic-input' | 'bad-input-shape' | 'unknown-input' | 'unsupported-input-type' | 'inference-failed' | 'missing-shape' | 'too-large';
 
 /** A problem with the input shape given for analysis, or with running the model at that shape. */
-export class ShapeInferenceError extends Error {
-  constructor(
-    readonly code: ShapeErrorCode,
-    message: string,
-  ) {
-    super(oneLine(message));
+export class ShapeInferenceError extends QuboPruneError<ShapeErrorCode> {
+  constructor(code: ShapeErrorCode, message: string) {
+    super(code, message, 'input');
     this.name = 'ShapeInferenceError';
   }
 }
@@ -260,10 +257,8 @@ export async function inferTensorInfo(model: OnnxModel, inputShape?: InputShapeS
   const probe = shallowMessage(model.graph);
   probe.output = [...model.graph.output, ...extra];
   stubShapeNeutralWeights(model, probe);
-  let probeBytes: Uint8Array | undefined = model.toBytesWithGraph(probe);
-  const opened = openSession(probeBytes, { provider: 'cpu', optimization: 'disabled', threads: opts.threads, memArena: false });
-  probeBytes = undefined;
-  const { session } = await opened;
+  // The serialised probe is passed straight through so no local keeps it alive while the session opens.
+  const { session } = await openSession(model.toBytesWithGraph(probe), { provider: 'cpu', optimization: 'disabled', threads: opts.threads, memArena: false });
   try {
     let outputs: ort.InferenceSession.OnnxValueMapType;
     try {

@@ -7,15 +7,16 @@ import { reduceTo } from './broadcast';
 import { Emitter } from './emitter';
 import { AutodiffError } from './errors';
 import { emitChannelSums, emitGram } from './gram';
-import { emitLoss, type LossSpec } from './loss';
+import { emitLoss, lossInputNames, type GradientLoss } from './loss';
 import { RULES, type RuleContext } from './rules';
 import { OpsetTooLow, upgradeOpset } from './opsetUpgrade';
-import { inferSymbolicShapes, topoOrder, type Dim } from './shapes';
+import { inferSymbolicShapes, type Dim } from './shapes';
+import { topoOrder } from '../onnx/graph';
 
 export interface GradientOptions {
   /** Float graph inputs to differentiate with respect to, e.g. per-sample gates 'gate/<group>' [N, C, 1, 1]. */
   wrt: string[];
-  loss: LossSpec;
+  loss: GradientLoss;
   /** Forward tensors to expose as extra graph outputs (e.g. activations for checks). */
   extraOutputs?: string[];
   /** Gram matrices (C×C, summed over samples and positions) of named forward tensors. */
@@ -86,21 +87,23 @@ function buildAt(forward: OnnxModel, opset: number, opts: GradientOptions): Grad
   }
   const loss = opts.loss;
   if (!tensors.has(loss.output)) throw new AutodiffError('bad-option', `loss output '${loss.output}' is not a tensor of the model`);
-  const lossInput = loss.kind === 'mse' ? loss.target : loss.labels;
-  if (tensors.has(lossInput)) throw new AutodiffError('bad-option', `the loss input name '${lossInput}' is already used in the model`);
+  const lossInputs = lossInputNames(loss);
+  for (const lossInput of lossInputs) if (tensors.has(lossInput)) throw new AutodiffError('bad-option', `the loss input name '${lossInput}' is already used in the model`);
   for (const t of [...(opts.extraOutputs ?? []), ...(opts.grams ?? []).map((g) => g.tensor)]) {
     if (!tensors.has(t)) throw new AutodiffError('bad-option', `'${t}' is not a tensor of the model`);
   }
 
   const shapes = inferSymbolicShapes(model, opts.inputShapes);
-  const used = new Set<string>([...tensors, ...graph.node.map((n) => n.name), lossInput]);
+  const used = new Set<string>([...tensors, ...graph.node.map((n) => n.name), ...lossInputs]);
   const e = new Emitter(opset, used);
   const outDims = shapes.get(loss.output);
   if (loss.kind === 'mse') {
     graph.input.push(makeValueInfo(loss.target, outDims?.map((d) => d ?? undefined), DataType.FLOAT));
     shapes.set(loss.target, outDims);
-  } else {
-    graph.input.push(makeValueInfo(loss.labels, outDims ? [outDims[0] ?? undefined] : undefined, DataType.INT64));
+  }
+  const labelsInput = loss.labels;
+  if (labelsInput !== undefined) {
+    graph.input.push(makeValueInfo(labelsInput, outDims ? [outDims[0] ?? undefined] : undefined, DataType.INT64));
   }
   const emitted = emitLoss(e, shapes, loss);
 
@@ -125,7 +128,7 @@ function buildAt(forward: OnnxModel, opset: number, opts: GradientOptions): Grad
   };
 
   // Only tensors that depend on a wrt input and that the loss depends on carry gradients.
-  const order = topoOrder(graph.node);
+  const order = topoOrder(graph.node, { onCycle: 'throw' });
   const flows = new Map(order.map((n) => [n, flowOf(n)]));
   const fromWrt = new Set(opts.wrt);
   for (const n of order) {

@@ -1,3 +1,5 @@
+import { kindOf, QuboPruneError } from '../errors';
+
 export type AutodiffErrorCode =
   /** An op on a path from a `wrt` input to the loss has no backward rule (or not for this input). */
   | 'no-gradient-rule'
@@ -9,15 +11,18 @@ export type AutodiffErrorCode =
   | 'bad-option'
   | 'unsupported-opset';
 
+// Options come from the pipeline, not the user; every other code is about what the model contains.
+const INTERNAL: ReadonlySet<AutodiffErrorCode> = new Set(['bad-option']);
+
 /** Problems building a gradient model; `node`/`opType` name the forward node when one is at fault. */
-export class AutodiffError extends Error {
+export class AutodiffError extends QuboPruneError<AutodiffErrorCode> {
   constructor(
-    readonly code: AutodiffErrorCode,
+    code: AutodiffErrorCode,
     message: string,
     readonly node?: string,
     readonly opType?: string,
   ) {
-    super(message);
+    super(code, message, kindOf(code, INTERNAL));
     this.name = 'AutodiffError';
   }
 }

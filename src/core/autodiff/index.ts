@@ -1,5 +1,6 @@
 export { buildGradientModel, type GradientModel, type GradientOptions } from './buildGradient';
 export { AutodiffError, type AutodiffErrorCode } from './errors';
-export type { LossSpec, MseLoss, CrossEntropyLoss } from './loss';
+export { Emitter } from './emitter';
+export type { GradientLoss, LossSpec, MseLoss, CrossEntropyLoss, SelfCrossEntropyLoss } from './loss';
 export { differentiableOps } from './rules';
 export { inferSymbolicShapes, type Dim, ShapeInfo } from './shapes';

@@ -4,6 +4,7 @@
 // more than that compute sizes at run time with Shape ops.
 import type { NodeProto } from 'onnx-buf';
 import { attr, attrInt, attrInts, valueInfoDims, type OnnxModel } from '../onnx';
+import { topoOrder } from '../onnx/graph';
 
 export type Dim = number | string | null;
 
@@ -45,33 +46,6 @@ export function constFloats(model: OnnxModel, name: string | undefined): number[
   if (!c) return undefined;
   if (c.data instanceof Float32Array || c.data instanceof Float64Array) return Array.from(c.data);
   return undefined;
-}
-
-/** Nodes in dependency order (ONNX requires it, but files in the wild do not always comply). */
-export function topoOrder(nodes: readonly NodeProto[]): NodeProto[] {
-  const producer = new Map<string, number>();
-  nodes.forEach((n, i) => n.output.forEach((o) => o && producer.set(o, i)));
-  const indeg = new Int32Array(nodes.length);
-  const users: number[][] = nodes.map(() => []);
-  nodes.forEach((n, i) => {
-    const deps = new Set<number>();
-    for (const inp of n.input) {
-      const p = inp ? producer.get(inp) : undefined;
-      if (p !== undefined && p !== i) deps.add(p);
-    }
-    for (const p of deps) users[p]!.push(i);
-    indeg[i] = deps.size;
-  });
-  const queue: number[] = [];
-  nodes.forEach((_, i) => indeg[i] === 0 && queue.push(i));
-  const out: NodeProto[] = [];
-  for (let q = 0; q < queue.length; q++) {
-    const i = queue[q]!;
-    out.push(nodes[i]!);
-    for (const u of users[i]!) if (--indeg[u] === 0) queue.push(u);
-  }
-  if (out.length !== nodes.length) throw new Error('the graph has a cycle');
-  return out;
 }
 
 const BIG = 2 ** 53;
@@ -203,7 +177,7 @@ export function inferSymbolicShapes(model: OnnxModel, overrides: Record<string, 
     const d = toDims(valueInfoDims(v));
     if (d) hints.set(v.name, d);
   }
-  for (const node of topoOrder(model.nodes)) {
+  for (const node of topoOrder(model.nodes, { onCycle: 'throw' })) {
     let outs: (Dim[] | undefined)[] = [];
     try {
       outs = inferNode(model, info, node);

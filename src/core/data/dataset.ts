@@ -18,10 +18,15 @@ import { DEFAULT_SPLITS, assignGroups, validateSplitSpec, type SplitSpec } from 
 import { IMAGENET_MEAN, IMAGENET_STD, centerCropOffset, resizeShorterSide, resizedSize } from './resize';
 
 export type Task = 'denoise' | 'classify';
+/**
+ * Task of a loaded dataset. 'segment': images only (no target, no labels), asked for explicitly;
+ * the unpruned model's own prediction is the reference, so any folder of images serves.
+ */
+export type DataTask = Task | 'segment';
 
 export interface LoadDatasetOptions {
   /** Inferred from the layout when omitted (class folders → classify, everything else → denoise). */
-  task?: Task;
+  task?: DataTask;
   /** 'auto' (default) detects paired / SIDD / clean-only / class folders. */
   layout?: LayoutOption;
   /** Synthetic noise for a clean-only folder: `gaussian:σ` (σ in 0–255) or `poisson-gaussian:a,b`. */
@@ -65,7 +70,7 @@ export interface LoadDatasetOptions {
    * a folder detected as the other task's layout is a `layout-mismatch` naming both, raised before
    * any header is read (so it is not mistaken for, say, images too small for the patch).
    */
-  modelTask?: Task;
+  modelTask?: DataTask;
   /**
    * Decode every image that any split uses while loading (default false: pixels are decoded on
    * demand). A long run then finds a corrupt file before its first stage rather than at the end.
@@ -107,13 +112,20 @@ export interface DataSplit {
   batches(batchSize: number, opts?: BatchOptions): AsyncGenerator<Batch>;
   /** The samples with the given indices as one batch. */
   get(indices: number[]): Promise<Batch>;
+  /**
+   * The same images, each whole (after any resize) as one sample, in image order: what a user
+   * measures a denoiser on. Images of different sizes cannot share a batch (see `sizes`).
+   */
+  wholeImages(): DataSplit;
+  /** [height, width] of every sample, in sample order. */
+  sizes(): [number, number][];
 }
 
 export interface DatasetSummary {
   root: string;
   layout: LayoutKind;
   presplit: boolean;
-  task: Task;
+  task: DataTask;
   channels: 1 | 3;
   patch: [number, number] | null;
   crop: CropMode;
@@ -139,9 +151,9 @@ export interface DataTransform {
   normalize: { name: 'imagenet' | 'custom'; mean: number[]; std: number[] } | null;
 }
 
-export interface Dataset {
+export interface Dataset<T extends DataTask = Task> {
   readonly root: string;
-  readonly task: Task;
+  readonly task: T;
   readonly layout: LayoutKind;
   readonly channels: 1 | 3;
   readonly classes?: string[];
@@ -157,6 +169,8 @@ const NOISE_SALT = 0x0153;
 const ORDER_SALT = 0x04de;
 const SHUFFLE_SALT = 0xba7c;
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+/** Whole test images are read once per evaluated model; a small cache of their own spares the re-decode. */
+const WHOLE_IMAGE_CACHE_BYTES = 64 * 1024 * 1024;
 
 interface IndexedEntry extends Entry {
   /** Stable index over the whole dataset (sorted by name): seeds crops and noise. */
@@ -178,7 +192,7 @@ interface SampleData {
 }
 
 interface Context {
-  task: Task;
+  task: DataTask;
   channels: 1 | 3;
   noise?: NoiseSpec;
   noiseSeed: number;
@@ -240,6 +254,24 @@ class Split implements DataSplit {
 
   names(): string[] {
     return this.samples.map((s) => this.sampleName(s));
+  }
+
+  sizes(): [number, number][] {
+    return this.samples.map((s) => [s.rect.h, s.rect.w]);
+  }
+
+  wholeImages(): DataSplit {
+    const seen = new Set<number>();
+    const whole: Sample[] = [];
+    for (const s of this.samples) {
+      if (seen.has(s.entry.index)) continue;
+      seen.add(s.entry.index);
+      const h = this.ctx.headers.get(s.entry.input)!;
+      const size = this.ctx.resize !== undefined ? resizedSize(h.width, h.height, this.ctx.resize) : h;
+      whole.push({ entry: s.entry, rect: { y: 0, x: 0, h: size.height, w: size.width }, k: 0 });
+    }
+    // Its own cache keys (the split name is part of them), so whole images never alias crops.
+    return new Split(this.name, whole, { ...this.ctx, usePatch: false, cache: new SampleCache(WHOLE_IMAGE_CACHE_BYTES) });
   }
 
   private sampleName(s: Sample): string {
@@ -477,14 +509,17 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
  * validation and test sets, and fixes every crop position. Only file headers are read here; pixels
  * are decoded when a batch asks for them.
  */
-export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
+export async function loadDataset(dir: string, opts: LoadDatasetOptions & { task: 'segment' }): Promise<Dataset<'segment'>>;
+export async function loadDataset(dir: string, opts?: LoadDatasetOptions & { task?: Task }): Promise<Dataset>;
+export async function loadDataset(dir: string, opts?: LoadDatasetOptions): Promise<Dataset<DataTask>>;
+export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): Promise<Dataset<DataTask>> {
   const root = path.resolve(dir);
   const seed = opts.seed ?? 0;
   const { patch, cropsPerImage } = checkOptions(opts);
   const noise = opts.noise !== undefined ? parseNoiseSpec(opts.noise) : undefined;
   const spec: SplitSpec = { ...DEFAULT_SPLITS, ...(opts.splits ?? {}) };
   validateSplitSpec(spec);
-  const scanOpts = { layout: opts.layout ?? 'auto', task: opts.task, hasNoise: noise !== undefined } as const;
+  const scanOpts = { layout: opts.layout ?? 'auto', task: opts.task === 'segment' ? undefined : opts.task, hasNoise: noise !== undefined } as const;
 
   const splitDirs = opts.presplit === false ? {} : await findSplitFolders(root);
   const presplit = Object.keys(splitDirs).length > 0;
@@ -537,12 +572,16 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
     for (const s of SPLIT_NAMES) perSplit[s] = groups[s].flatMap((g) => byGroup.get(g)!);
   }
 
-  if (kind === 'classify') classes = relabel(SPLIT_NAMES.flatMap((s) => perSplit[s]), opts.classes, root);
+  const segment = opts.task === 'segment';
+  if (segment) {
+    // A paired folder's clean image is the photograph; class labels are not used.
+    for (const s of SPLIT_NAMES) perSplit[s] = perSplit[s].map(({ target, ...e }) => (target ? { ...e, input: target } : e));
+  } else if (kind === 'classify') classes = relabel(SPLIT_NAMES.flatMap((s) => perSplit[s]), opts.classes, root);
   else if (opts.classes) throw new DataError('bad-option', `A class list was given but ${root} has the ${kind} layout.`, [root]);
 
-  const task: Task = kind === 'classify' ? 'classify' : 'denoise';
-  if (opts.resize !== undefined && task !== 'classify') {
-    throw new DataError('bad-option', `resize applies to classifier data (one folder per class); ${root} is a ${kind} layout.`, [root]);
+  const task: DataTask = segment ? 'segment' : kind === 'classify' ? 'classify' : 'denoise';
+  if (opts.resize !== undefined && task === 'denoise') {
+    throw new DataError('bad-option', `resize applies to classifier and segmentation data; ${root} is ${kind} denoising data.`, [root]);
   }
   /** The size crops are placed in: the file's, or after the shorter-side resize. */
   const sized = (h: ImageHeader) => (opts.resize !== undefined ? resizedSize(h.width, h.height, opts.resize) : h);
@@ -558,13 +597,14 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
       root,
     ]);
   }
-  if (kind === 'clean' && !noise) {
+  if (kind === 'clean' && !noise && !segment) {
     throw new DataError(
       'missing-noise-spec',
       `Folder ${root} holds clean images only: give a noise spec (e.g. gaussian:25 or poisson-gaussian:0.01,0.0004).`,
       [root],
     );
   }
+  if (noise && segment) throw new DataError('bad-option', `A noise spec was given for segmentation data (${root}): segmentation is scored on the images as they are.`, [root]);
   if (noise && kind !== 'clean') {
     throw new DataError('bad-option', `A noise spec was given but ${root} has the ${kind} layout (real targets or labels).`, [
       root,

@@ -1,4 +1,4 @@
-import { oneLine } from '../util/oneLine';
+import { QuboPruneError } from '../errors';
 
 export type DataErrorCode =
   | 'not-found'
@@ -18,15 +18,15 @@ export type DataErrorCode =
   | 'layout-mismatch'
   | 'batch-shape';
 
-/** Every problem with a data folder or its images surfaces as this error, with a code callers can branch on. */
-export class DataError extends Error {
+/** Every problem with a data folder or its images surfaces as this error; all of them blame the data or the data settings. */
+export class DataError extends QuboPruneError<DataErrorCode> {
   constructor(
-    readonly code: DataErrorCode,
+    code: DataErrorCode,
     message: string,
     /** Files involved (first few), so a UI can point at them. */
     readonly files: string[] = [],
   ) {
-    super(oneLine(message));
+    super(code, message, 'input');
     this.name = 'DataError';
   }
 }

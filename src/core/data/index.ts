@@ -25,6 +25,7 @@ export {
   type DatasetSummary,
   type LoadDatasetOptions,
   type Task,
+  type DataTask,
 } from './dataset';
 export { concatBatches, firstSamples } from './batches';
 export { IMAGENET_MEAN, IMAGENET_STD, autoResize, centerCropOffset, resizeImage, resizeShorterSide, resizedSize } from './resize';

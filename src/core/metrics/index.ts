@@ -9,3 +9,4 @@ export {
   type DenoiseMetricOptions,
   type DenoiseSummary,
 } from './accumulate';
+export { SegmentationMetrics, argmaxClasses, type SegmentationSummary } from './segmentation';

@@ -1,4 +1,4 @@
-import { oneLine } from '../util/oneLine';
+import { QuboPruneError } from '../errors';
 
 export type OnnxErrorCode =
   | 'file-not-found'
@@ -17,13 +17,10 @@ export type OnnxErrorCode =
   | 'overwrite-source'
   | 'too-large-for-memory';
 
-/** Every problem with a model file or graph surfaces as this error, with a code callers can branch on. */
-export class OnnxModelError extends Error {
-  constructor(
-    readonly code: OnnxErrorCode,
-    message: string,
-  ) {
-    super(oneLine(message));
+/** Every problem with a model file or graph surfaces as this error; all of them blame the model or its path. */
+export class OnnxModelError extends QuboPruneError<OnnxErrorCode> {
+  constructor(code: OnnxErrorCode, message: string) {
+    super(code, message, 'input');
     this.name = 'OnnxModelError';
   }
 }

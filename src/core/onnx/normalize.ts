@@ -103,3 +103,7 @@ export function normalizeGraph(model: OnnxModel): NormalizeSummary {
   model.invalidate();
   return { constantsFolded, identitiesFolded };
 }
+
+// The shape-aware half of normalisation needs the shapes inference gives, so it runs later
+// (analyzeDependencies calls it); it lives with the folding it extends.
+export { foldChannelShapes, type ChannelShapeFoldSummary } from './foldChannelShapes';

@@ -6,6 +6,7 @@ import type { DataSplit } from '../data';
 import type { DependencyAnalysis } from '../analysis/types';
 import { GradientAccumulator } from '../importance/gradientStats';
 import { throwIfCancelled } from './cancel';
+import type { ModelTask } from './modelTask';
 
 export interface GateInput {
   group: number;
@@ -41,9 +42,9 @@ export interface CalibrationResult {
 export interface CalibrationOptions {
   session: InferenceSession;
   inputName: string;
-  /** Name of the target feed: clean image (denoise) or int64 labels (classify). */
+  /** Name of the target feed: clean image (denoise) or int64 labels (classify); segmentation has none (its target is computed in the graph). */
   targetName: string;
-  task: 'denoise' | 'classify';
+  task: ModelTask;
   lossOutput: string;
   gates: GateInput[];
   gradOutputs: Record<string, string>;
@@ -81,7 +82,7 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
     const B = batch.shape[0];
     const feeds: Record<string, ort.Tensor> = { [o.inputName]: new ort.Tensor('float32', batch.input, batch.shape) };
     if (o.task === 'denoise') feeds[o.targetName] = new ort.Tensor('float32', batch.target!, batch.shape);
-    else feeds[o.targetName] = new ort.Tensor('int64', BigInt64Array.from(Array.from(batch.labels!, (v) => BigInt(v))), [B]);
+    else if (o.task === 'classify') feeds[o.targetName] = new ort.Tensor('int64', BigInt64Array.from(Array.from(batch.labels!, (v) => BigInt(v))), [B]);
     for (const g of o.gates) {
       feeds[g.name] = new ort.Tensor('float32', new Float32Array(B * g.size).fill(1), [B, g.size, ...new Array<number>(g.trailing).fill(1)]);
     }

@@ -1,23 +1,14 @@
-/** Thrown when a run's AbortSignal fires; the CLI maps it to exit code 130. */
-export class CancelledError extends Error {
-  readonly code = 'cancelled';
-  constructor(message = 'the run was cancelled') {
-    super(message);
-    this.name = 'CancelledError';
-  }
-}
+import { kindOf, QuboPruneError } from '../errors';
 
-export function throwIfCancelled(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new CancelledError();
-}
+export { CancelledError, throwIfCancelled } from '../errors';
 
-/** Errors of the pipeline itself (bad combination of model, data and settings). */
-export class PipelineError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+// Consistency checks the pipeline makes on its own results: failing one is a bug, not bad input.
+const INTERNAL: ReadonlySet<string> = new Set(['internal', 'export-mismatch']);
+
+/** Errors of the pipeline itself: a bad combination of model, data and settings, or a failed self-check. */
+export class PipelineError extends QuboPruneError {
+  constructor(code: string, message: string) {
+    super(code, message, kindOf(code, INTERNAL));
     this.name = 'PipelineError';
   }
 }

@@ -2,14 +2,15 @@
 // calibration pass through the gradient model, and per-channel importance and similarity.
 import type { PipelineEvent, PruneSettings, StageName } from '../../protocol';
 import { loadModel, normalizeGraph, valueInfoDims, type OnnxModel } from '../onnx';
-import { openSession, type ProviderName } from '../runtime/session';
+import { type ProviderName } from '../runtime/session';
+import { openModelSession } from '../runtime/modelSession';
 import { inferShapes } from '../analysis/shapes';
 import { analyzeLayers } from '../analysis/layers';
 import { analyzeDependencies } from '../analysis/dependencyGroups';
 import type { DependencyAnalysis } from '../analysis/types';
-import { IMAGENET_MEAN, IMAGENET_STD, autoResize, loadDataset, type Dataset, type LoadDatasetOptions } from '../data';
+import { IMAGENET_MEAN, IMAGENET_STD, autoResize, loadDataset, type Dataset, type LoadDatasetOptions, type Task } from '../data';
 import { buildGatedModel } from '../prune/gatedModel';
-import { buildGradientModel } from '../autodiff';
+import { buildGradientModel, type GradientLoss } from '../autodiff';
 import { producerFilters, weightCosine, weightNorms } from '../importance/weightImportance';
 import { checkRoundTo, l1Scores } from '../prune/masks';
 import { cosineFromGram, pearsonFromGram, subMatrix } from '../importance/gradientStats';
@@ -17,6 +18,7 @@ import type { GateLayout } from '../refine/batchedEvaluator';
 import { calibrate, type GateInput, type GramRequest } from './calibrate';
 import type { ChannelScores, GroupTerms } from './selectMask';
 import { PipelineError } from './cancel';
+import { decideTask, type ModelTask } from './modelTask';
 
 export interface StageContext {
   emit: (e: PipelineEvent) => void;
@@ -30,6 +32,10 @@ export interface PrepareInput {
   data: string;
   settings: PruneSettings;
   inputShape?: number[];
+  /** Called once the task is known, before any data is read: a caller refuses what it cannot do for that task. */
+  checkTask?: (task: ModelTask) => void;
+  /** The caller handles segmentation models (its metrics and evaluators); without it they are refused as before. */
+  segmentation?: boolean;
 }
 
 /** Per-sample gate layout of the gated model, read from its graph inputs. */
@@ -79,14 +85,14 @@ function inputTransform(s: PruneSettings, patch: number): Pick<LoadDatasetOption
   return out;
 }
 
-export async function prepareImportance(request: PrepareInput, ctx: StageContext) {
+async function prepareAny(request: PrepareInput, ctx: StageContext) {
   const { emit, log, signal, stage } = ctx;
   const s = request.settings;
   // ---------------------------------------------------------------- analyze
   const a = await stage('analyze', async () => {
     const model = await loadModel(request.model);
     normalizeGraph(model);
-    if (model.realInputs.length !== 1 || model.outputNames.length !== 1) {
+    if (model.realInputs.length !== 1 || model.outputNames.length === 0) {
       throw new PipelineError('unsupported-model', `models with exactly one input and one output are supported; '${request.model}' has ${model.realInputs.length} inputs and ${model.outputNames.length} outputs`);
     }
     const input = model.realInputs[0]!;
@@ -104,27 +110,34 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     log(`${deps.groups.length} channel groups, ${deps.variables.length} prunable channels, ${deps.locked.length} locked sets`);
     if (deps.unknownOps.length) log(`ops not understood (their channels are locked): ${deps.unknownOps.join(', ')}`, 'warn');
     const outShape = shapes.get(model.outputNames[0]!) ?? [];
-    // Image-to-image scoring compares the output with images of the input's channels; a
-    // segmentation head (one channel per class) would only fail later, inside the loss.
-    const outChannels = outShape.length === 4 ? outShape[1] : undefined;
-    if (typeof outChannels === 'number' && outChannels !== channels) {
-      throw new PipelineError(
-        'task-mismatch',
-        `'${request.model}' maps ${channels}-channel images to ${outChannels}-channel outputs; pruning with data supports classifiers (a [N, classes] output) and image-to-image models whose output has the input's channels (denoising, restoration); segmentation maps are not supported yet (data-free 'prune --method l1' works)`,
-      );
+    const decision = decideTask(channels, outShape, s.task, request.model);
+    if (model.outputNames.length > 1) {
+      // torchvision's segmentation models can export their auxiliary head as a second output:
+      // the first ('out') is the prediction; the others are computed but neither scored nor differentiated.
+      if (decision.task !== 'segment') {
+        throw new PipelineError('unsupported-model', `models with exactly one input and one output are supported (segmentation models may have more, the first is used); '${request.model}' has ${model.outputNames.length} outputs`);
+      }
+      log(`${model.outputNames.length} outputs: the first, '${model.outputNames[0]}', is the segmentation map used for loss and metrics; ${model.outputNames.slice(1).map((o) => `'${o}'`).join(', ')} ignored`, 'warn');
     }
-    return { model, shapes, deps, layers, inputShape, channels, patch, inputName: input.name, outputName: model.outputNames[0]!, outRank: outShape.length };
+    log(`task: ${decision.task === 'segment' ? 'segmentation' : decision.task === 'classify' ? 'classification' : 'image to image (denoising)'} (${decision.reason})`);
+    if (decision.task === 'segment' && !request.segmentation) {
+      throw new PipelineError('task-mismatch', `'${request.model}' is a segmentation model (${decision.reason}); this tool scores classifiers and image-to-image models only`);
+    }
+    request.checkTask?.(decision.task);
+    return { model, shapes, deps, layers, inputShape, channels, patch, inputName: input.name, outputName: model.outputNames[0]!, outRank: outShape.length, task: decision };
   });
   const { model, deps } = a;
 
   // ---------------------------------------------------------------- data + calibrate
-  const data: Dataset = await loadDataset(request.data, {
-    noise: s.noise ?? undefined,
+  const modelTask = a.task.task;
+  const data: Dataset<ModelTask> = await loadDataset(request.data, {
+    // Segmentation is scored on the images as they are; a denoiser's noise setting does not apply.
+    noise: modelTask === 'segment' ? undefined : s.noise ?? undefined,
     patch: a.patch,
     channels: a.channels === 1 ? 1 : 3,
     seed: s.seed,
-    task: a.outRank === 2 ? 'classify' : undefined,
-    modelTask: a.outRank === 2 ? 'classify' : 'denoise',
+    task: modelTask === 'denoise' ? undefined : modelTask,
+    modelTask,
     classes: classNames(model),
     maxPerSplit: { calib: s.samples, val: Math.max(s.refine.valSamples, 1) },
     ...inputTransform(s, a.patch),
@@ -132,13 +145,13 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
     decodeAll: true,
     // The pipeline has neither loadDataset's `pad` nor `splits`: advise what its settings can do.
     advice: {
-      smallImages: `Use a smaller patch: the setting 'patch' (now ${a.patch}) in --config, or --input-shape${a.outRank === 2 ? `; or resize the images: the setting 'resize' ('auto' or the shorter side in pixels)` : ''}.`,
+      smallImages: `Use a smaller patch: the setting 'patch' (now ${a.patch}) in --config, or --input-shape${modelTask !== 'denoise' ? `; or resize the images: the setting 'resize' ('auto' or the shorter side in pixels)` : ''}.`,
       missingSplit: (split) => `add a ${split}/ sub-folder, or put all images in one folder without calib/, val/, test/ and they are split automatically`,
     },
   });
   const task = data.task;
-  if ((task === 'classify') !== (a.outRank === 2)) {
-    throw new PipelineError('task-mismatch', `the data folder looks like a ${task} set but the model's output has rank ${a.outRank}`);
+  if (task !== modelTask) {
+    throw new PipelineError('task-mismatch', `the data folder looks like a ${task} set but the model is a ${modelTask} model (${a.task.reason})`);
   }
   log(`data: ${data.layout} layout, calib ${data.calib.count} / val ${data.val.count} / test ${data.test.count} samples, patch ${a.patch}`);
 
@@ -148,12 +161,16 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
   let provider: ProviderName = 'cpu';
   const calibration = await stage('calibrate', async () => {
     const targetName = task === 'denoise' ? '__target' : '__labels';
+    // Segmentation: per-pixel cross-entropy against the unpruned model's own argmax (no labels).
+    const loss: GradientLoss =
+      task === 'denoise' ? { kind: 'mse', output: a.outputName, target: targetName } : task === 'classify' ? { kind: 'cross-entropy', output: a.outputName, labels: targetName } : { kind: 'self-cross-entropy', output: a.outputName };
     const grad = buildGradientModel(gatedPerSample.model, {
       wrt: gates.map((g) => g.name),
-      loss: task === 'denoise' ? { kind: 'mse', output: a.outputName, target: targetName } : { kind: 'cross-entropy', output: a.outputName, labels: targetName },
+      loss,
       grams: grams.requests.map((r) => ({ name: r.output, tensor: r.tensor, channelsLast: r.channelsLast })),
     });
-    const opened = await openSession(grad.model.toBytes(), { provider: s.provider });
+    // A gradient model may exceed protobuf's 2 GiB: then it is opened from a file with external data.
+    const opened = await openModelSession(grad.model, { provider: s.provider });
     provider = opened.provider;
     emit({ type: 'provider', provider: opened.provider, skipped: opened.skipped });
     try {
@@ -175,7 +192,7 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
         onProgress: (f) => emit({ type: 'stage-progress', stage: 'calibrate', fraction: f }),
       });
     } finally {
-      await opened.session.release();
+      await opened.release();
     }
   });
   log(`calibration: ${calibration.samples} samples, mean loss ${calibration.meanLoss.toPrecision(4)}`);
@@ -220,7 +237,16 @@ export async function prepareImportance(request: PrepareInput, ctx: StageContext
   return { a, data, task, gates, layout, gatedPerSample, calibration, imp, provider };
 }
 
-export type Prepared = Awaited<ReturnType<typeof prepareImportance>>;
+type PreparedAny = Awaited<ReturnType<typeof prepareAny>>;
+/** What the front half hands on, for callers that handle the tasks T. */
+export type PreparedAs<T extends ModelTask> = Omit<PreparedAny, 'data' | 'task'> & { data: Dataset<T>; task: T };
+export type Prepared = PreparedAs<Task>;
+
+export async function prepareImportance(request: PrepareInput & { segmentation: true }, ctx: StageContext): Promise<PreparedAs<ModelTask>>;
+export async function prepareImportance(request: PrepareInput, ctx: StageContext): Promise<Prepared>;
+export async function prepareImportance(request: PrepareInput, ctx: StageContext): Promise<PreparedAs<ModelTask>> {
+  return prepareAny(request, ctx);
+}
 
 /** Class names stored by exporters in metadata ('classes' as JSON or comma list), else undefined. */
 function classNames(model: OnnxModel): string[] | undefined {

@@ -1,7 +1,7 @@
 // What refinement scores candidates on, and when its result replaces the QUBO mask: one rule for
 // the pipeline and the benchmarks.
 import type { PruneSettings } from '../../protocol';
-import { concatBatches, firstSamples, type Batch, type Dataset } from '../data';
+import { concatBatches, firstSamples, type Batch, type DataTask, type Dataset } from '../data';
 import { elementCount, type OnnxModel } from '../onnx';
 import type { ShapeMap } from '../analysis/types';
 import type { GatedModel } from '../prune/gatedModel';
@@ -14,7 +14,7 @@ import type { InferenceSession } from 'onnxruntime-node';
  * The refinement objective's crops (setting refine.data): the first refine.valSamples validation
  * crops, after the first `samples` calibration crops for 'calib+val'. The test split is never used.
  */
-export async function refinementBatch(data: Dataset, s: PruneSettings): Promise<Batch> {
+export async function refinementBatch(data: Pick<Dataset<DataTask>, 'calib' | 'val'>, s: PruneSettings): Promise<Batch> {
   const val = await firstSamples(data.val, s.refine.valSamples);
   return s.refine.data === 'calib+val' ? concatBatches(await firstSamples(data.calib, s.samples), val) : val;
 }

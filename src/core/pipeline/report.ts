@@ -4,6 +4,9 @@ import type { PruneRequest, RunSummary, PruneSettings, MetricSet } from '../../p
 import type { DependencyAnalysis, LayerInfo } from '../analysis/types';
 import type { DatasetSummary } from '../data';
 import type { ChannelScores, Selection } from './selectMask';
+import { describeBudget } from './costBudget';
+import { TIMED_RUNS, formatTiming, speedWording } from '../latency/stats';
+import { downsampleTrace, type RecoveryInfo } from '../recover';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -78,11 +81,39 @@ export interface RunReport {
   locked: DependencyAnalysis['locked'];
   layers: { node: string; op: string; before: { in: number; out: number; params: number; macs: number }; after: { in: number; out: number; params: number; macs: number } | null }[];
   comparison: RunSummary['comparison'] | null;
+  /** The cost budget and the ratio reached (absent when the run used sparsity). */
+  budget?: RunSummary['budget'];
   /** Where the metrics were measured and the input shape of the MACs (absent in older reports). */
   evaluation?: RunSummary['evaluation'];
+  /** Kernel-aware runs: round-to timings and the speed guard's attempts (src/core/latency/speedGuard.ts). */
+  speedGuard?: RunSummary['speedGuard'];
+  /** The verdict (src/core/pipeline/verdict.ts): slower or much worse; absent in older reports. */
+  flags?: NonNullable<RunSummary['flags']>;
+  /** Recovery fine-tuning (docs/RECOVERY.md); absent when the stage did not run. */
+  recovery?: RecoveryReport;
   stageSeconds: RunSummary['stageSeconds'];
   seconds: number;
 }
+
+/** The `recover` stage in the report: validation metric before/after and the training curve. */
+export interface RecoveryReport {
+  metric: 'psnr' | 'accuracy';
+  /** Validation metric of the exported model and of the written one (the best checkpoint). */
+  validationBefore: number;
+  validationAfter: number;
+  improved: boolean;
+  steps: number;
+  bestStep: number;
+  stoppedBy: 'steps' | 'time' | 'patience' | 'diverged';
+  seconds: number;
+  stepsPerSecond: number;
+  /** BatchNormalization statistics re-estimated before training (null: no BN, or off). */
+  recalibration: { layers: number; validation: number; adopted: boolean } | null;
+  /** Training loss per step and validation metric where measured, at most RECOVERY_CURVE_POINTS points. */
+  curve: { step: number; loss: number; validation?: number }[];
+}
+
+export const RECOVERY_CURVE_POINTS = 200;
 
 export interface ReportParts {
   request: PruneRequest;
@@ -101,6 +132,7 @@ export interface ReportParts {
   calibrationSamples: number;
   layersBefore: LayerInfo[];
   layersAfter: LayerInfo[];
+  recovery?: RecoveryInfo;
 }
 
 const r6 = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)) : x);
@@ -164,9 +196,29 @@ export function buildReport(p: ReportParts): RunReport {
       };
     }),
     comparison: summary.comparison ?? null,
+    ...(summary.budget ? { budget: summary.budget } : {}),
     ...(summary.evaluation ? { evaluation: summary.evaluation } : {}),
+    ...(summary.flags ? { flags: summary.flags } : {}),
+    ...(summary.speedGuard ? { speedGuard: summary.speedGuard } : {}),
+    ...(p.recovery ? { recovery: recoveryReport(p.recovery) } : {}),
     stageSeconds: summary.stageSeconds,
     seconds: summary.seconds,
+  };
+}
+
+function recoveryReport(r: RecoveryInfo): RecoveryReport {
+  return {
+    metric: r.metric,
+    validationBefore: r.validationBefore,
+    validationAfter: r.validationAfter,
+    improved: r.improved,
+    steps: r.steps,
+    bestStep: r.bestStep,
+    stoppedBy: r.stoppedBy,
+    seconds: r.seconds,
+    stepsPerSecond: r.stepsPerSecond,
+    recalibration: r.recalibration ?? null,
+    curve: downsampleTrace(r.trace, RECOVERY_CURVE_POINTS).map((t) => ({ step: t.step, loss: r6(t.loss), ...(t.validation !== undefined ? { validation: r6(t.validation) } : {}) })),
   };
 }
 
@@ -185,11 +237,28 @@ function metricRows(m: RunReport['metrics']): string[] {
   line('PSNR (test)', (x) => x.psnr, 2, ' dB');
   line('SSIM (test)', (x) => x.ssim, 4);
   line('Top-1 accuracy (test)', (x) => x.accuracy, 3);
+  line('Pixel agreement with the unpruned model (test)', (x) => x.pixelAgreement, 4);
+  line('Mean IoU vs the unpruned model (test)', (x) => x.meanIoU, 4);
   rows.push(`| Parameters | ${fmtInt(m.before.params)} | ${m.beforeRefine ? fmtInt(m.beforeRefine.params) : '–'} | ${fmtInt(m.after.params)} | ${pct(m.after.params, m.before.params)} of original |`);
   rows.push(`| MACs | ${fmtInt(m.before.macs)} | ${m.beforeRefine ? fmtInt(m.beforeRefine.macs) : '–'} | ${fmtInt(m.after.macs)} | ${pct(m.after.macs, m.before.macs)} of original |`);
-  if (m.before.latencyMs !== undefined && m.after.latencyMs !== undefined) {
-    rows.push(`| Latency (median, batch 1) | ${m.before.latencyMs.toFixed(2)} ms | – | ${m.after.latencyMs.toFixed(2)} ms | ${(m.before.latencyMs / m.after.latencyMs).toFixed(2)}× faster |`);
+  rows.push(...latencyRows(m));
+  return rows;
+}
+
+/** Latency rows: median with its interquartile range at batch 1 and 8, and the speed ratio in words. */
+export function latencyRows(m: Pick<RunReport['metrics'], 'before' | 'after'>): string[] {
+  const b = m.before.latency;
+  const a = m.after.latency;
+  if (!b || !a) {
+    // Reports from before the latency measurement kept only the batch-1 median.
+    if (m.before.latencyMs === undefined || m.after.latencyMs === undefined) return [];
+    return [`| Latency (median, batch 1) | ${m.before.latencyMs.toFixed(2)} ms | – | ${m.after.latencyMs.toFixed(2)} ms | ${speedWording(m.before.latencyMs, m.after.latencyMs)} |`];
   }
+  const at = `${b.inputShape.slice(2).join('×')}, ${b.provider}`;
+  const rows = [`| Latency (median, batch 1, ${at}) | ${formatTiming(b.batch1)} | – | ${formatTiming(a.batch1)} | ${speedWording(b.batch1.medianMs, a.batch1.medianMs)} |`];
+  if (b.batch8 && a.batch8) rows.push(`| Latency (median, batch 8, ${at}) | ${formatTiming(b.batch8)} | – | ${formatTiming(a.batch8)} | ${speedWording(b.batch8.medianMs, a.batch8.medianMs)} |`);
+  else rows.push(`| Latency (batch 8) | not measured: ${(b.batch8Skipped ?? a.batch8Skipped ?? 'skipped').replace(/\|/g, '/')} | – | – | – |`);
+  if (m.after.predictedLatencyMs !== undefined) rows.push(`| Latency predicted by the latency model (batch 1) | – | – | ${m.after.predictedLatencyMs.toFixed(2)} ms | measured ${a.batch1.medianMs.toFixed(2)} ms |`);
   return rows;
 }
 
@@ -217,8 +286,22 @@ export function renderMarkdown(r: RunReport): string {
   const transform = describeTransform(r.data);
   if (transform) out.push(`- Input transform: ${transform}`);
   out.push(`- Run time: ${r.seconds.toFixed(1)} s (${Object.entries(r.stageSeconds).map(([k, v]) => `${k} ${(v ?? 0).toFixed(1)} s`).join(', ')})`, '');
-  out.push('## Metrics', '', '| | Original | QUBO only | Pruned | Change |', '|---|---|---|---|---|', ...metricRows(r.metrics), '');
+  out.push('## Metrics', '');
+  if (r.evaluation?.test) out.push(`Test metrics on ${r.evaluation.test}${r.evaluation.calibration ? `; calibration and refinement on ${r.evaluation.calibration}` : ''}. Latency: ${TIMED_RUNS}+ timed runs after warm-up, median and interquartile range (IQR).`, '');
+  if (r.data.task === 'segment') {
+    out.push(
+      'Segmentation (an output of one logit map per class): no ground-truth masks are used. Calibration minimises per-pixel cross-entropy against the unpruned model\'s own argmax, and the test figures are agreement with the unpruned model (share of pixels of the same class, and mean IoU over the classes either model predicts), not accuracy against ground truth; the original scores 1 by definition.',
+      '',
+    );
+  }
+  out.push('| | Original | QUBO only | Pruned | Change |', '|---|---|---|---|---|', ...metricRows(r.metrics), '');
+  if (r.flags?.length) out.push(...r.flags.map((f) => `> **Warning (${f.kind}):** ${f.message}.`), '');
+  if (r.speedGuard) {
+    const g = r.speedGuard;
+    out.push(`Kernel-aware counts: the model pruned uniformly with counts rounded to ${g.roundToTimings.map((t) => `${t.roundTo} ran ${t.medianMs.toFixed(2)} ms`).join(', ')} (batch 1); speed check against the original's ${g.originalMs.toFixed(2)} ms: ${g.message}.`, '');
+  }
   out.push('## Search', '');
+  if (r.budget) out.push(`Budget: ${describeBudget(r.budget)}; MACs ${fmtInt(r.budget.macsBefore)} → ${fmtInt(r.budget.macsAfter)}, parameters ${fmtInt(r.budget.paramsBefore)} → ${fmtInt(r.budget.paramsAfter)}.`, '');
   out.push(`Kept ${r.search.K} of ${r.search.n} prunable channels.${r.search.energy !== null ? ` QUBO energy ${r.search.energy.toPrecision(6)} after ${r.search.iterations} iterations (${(r.search.timeMs ?? 0).toFixed(0)} ms, stopped by ${r.search.stopReason}).` : ''}`, '');
   if (r.refinement) {
     out.push('## Tensor-Train refinement', '');
@@ -231,6 +314,7 @@ export function renderMarkdown(r: RunReport): string {
       );
     }
   }
+  if (r.recovery) out.push(...recoverySection(r.recovery));
   out.push('## Channel groups', '', '| Group | Kept | Total | Kept % |', '|---|---|---|---|');
   for (const g of r.groups) out.push(`| \`${g.id}\` | ${g.kept} | ${g.size} | ${pct(g.kept, g.size)} |`);
   out.push('');
@@ -247,11 +331,33 @@ export function renderMarkdown(r: RunReport): string {
   if (r.comparison) {
     out.push('## Method comparison (same sparsity, same evaluator, test split)', '', '| Method | Metric | SSIM | Params | MACs | Latency | Selection time |', '|---|---|---|---|---|---|---|');
     for (const c of r.comparison) {
-      const metric = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : '–';
+      const metric = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : c.pixelAgreement !== undefined ? `agreement ${c.pixelAgreement.toFixed(4)}, mIoU ${(c.meanIoU ?? NaN).toFixed(4)}` : '–';
       out.push(`| ${c.method} | ${metric} | ${c.ssim !== undefined ? c.ssim.toFixed(4) : '–'} | ${fmtInt(c.params)} | ${fmtInt(c.macs)} | ${c.latencyMs !== undefined ? `${c.latencyMs.toFixed(2)} ms` : '–'} | ${c.seconds.toFixed(2)} s |`);
     }
     out.push('');
   }
   out.push(`The pruned model matches the masked model within ${r.export.maxAbsDiffVsMasked.toExponential(1)} (max abs difference on a validation image).`, '');
   return out.join('\n');
+}
+
+function recoverySection(r: RecoveryReport): string[] {
+  const fmt = (v: number) => (r.metric === 'psnr' ? `${v.toFixed(2)} dB` : `${(100 * v).toFixed(1)} %`);
+  const name = r.metric === 'psnr' ? 'PSNR' : 'top-1 accuracy';
+  const out = ['## Recovery fine-tuning', ''];
+  if (r.recalibration) {
+    out.push(`BatchNormalization statistics of ${r.recalibration.layers} layers re-estimated on the training crops: validation ${name} ${fmt(r.validationBefore)} → ${fmt(r.recalibration.validation)}${r.recalibration.adopted ? '' : ' (not better, not kept)'}.`, '');
+  }
+  out.push(
+    `Validation ${name} ${fmt(r.validationBefore)} → ${fmt(r.validationAfter)} after ${r.steps} steps in ${r.seconds.toFixed(1)} s (${r.stepsPerSecond.toFixed(2)} steps/s, stopped by ${r.stoppedBy}); ` +
+      (r.improved ? (r.bestStep > 0 ? `the model written is the checkpoint of step ${r.bestStep}.` : 'the model written has the re-estimated statistics; no training step beat it.') : 'no step beat the exported model, which is written unchanged.'),
+    '',
+  );
+  const points = r.curve.filter((c) => c.validation !== undefined);
+  if (points.length > 0) {
+    const every = Math.max(1, Math.ceil(points.length / 10));
+    out.push(`| Step | Training loss | Validation ${name} |`, '|---|---|---|');
+    for (let k = 0; k < points.length; k++) if (k % every === 0 || k === points.length - 1) out.push(`| ${points[k]!.step} | ${points[k]!.loss.toExponential(3)} | ${fmt(points[k]!.validation!)} |`);
+    out.push('');
+  }
+  return out;
 }

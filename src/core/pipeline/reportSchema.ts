@@ -2,8 +2,9 @@
 // violation with its JSON path, so tests, the extension and users' scripts can check a report
 // without a schema library. Keep it in step with RunReport in report.ts and with docs/REPORT.md.
 import { STAGES } from '../../protocol';
-import { DEFAULT_SETTINGS, METHODS, validateOverrides } from '../presets';
-import { REPORT_SCHEMA_VERSION, type RunReport } from './report';
+import { joinPath, settingProblems } from '../settings/check';
+import { METHODS, PruneSettingsSchema } from '../settings/schema';
+import { RECOVERY_CURVE_POINTS, REPORT_SCHEMA_VERSION, type RunReport } from './report';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -75,7 +76,7 @@ function kind(v: unknown): string {
   return typeof v;
 }
 
-const METRIC_KEYS = ['psnr', 'ssim', 'accuracy', 'crossEntropy', 'latencyMs'];
+const METRIC_KEYS = ['psnr', 'ssim', 'accuracy', 'crossEntropy', 'pixelAgreement', 'meanIoU', 'latencyMs', 'latency', 'predictedLatencyMs'];
 
 function metricSet(c: Checker, v: unknown, at: string): void {
   if (!c.obj(v, at, { required: ['params', 'macs'], optional: METRIC_KEYS })) return;
@@ -85,21 +86,33 @@ function metricSet(c: Checker, v: unknown, at: string): void {
   if (v.ssim !== undefined) c.num(v.ssim, `${at}.ssim`, { min: -1, max: 1 });
   if (v.accuracy !== undefined) c.num(v.accuracy, `${at}.accuracy`, { min: 0, max: 1 });
   if (v.crossEntropy !== undefined) c.num(v.crossEntropy, `${at}.crossEntropy`, { min: 0 });
+  for (const k of ['pixelAgreement', 'meanIoU']) if (v[k] !== undefined) c.num(v[k], `${at}.${k}`, { min: 0, max: 1 });
   if (v.latencyMs !== undefined) c.num(v.latencyMs, `${at}.latencyMs`, { min: 0 });
+  if (v.predictedLatencyMs !== undefined) c.num(v.predictedLatencyMs, `${at}.predictedLatencyMs`, { min: 0 });
+  if (v.latency !== undefined) latencyMeasurement(c, v.latency, `${at}.latency`);
+}
+
+/** A latency measurement (src/core/latency/measure.ts): median and IQR at batch 1, and at batch 8 or why not. */
+function latencyMeasurement(c: Checker, v: unknown, at: string): void {
+  if (!c.obj(v, at, { required: ['provider', 'inputShape', 'batch1', 'batch8'], optional: ['batch8Skipped'] })) return;
+  c.str(v.provider, `${at}.provider`, { oneOf: ['cpu', 'webgpu', 'cuda'] });
+  c.arr(v.inputShape, `${at}.inputShape`, (x, a) => c.num(x, a, { int: true, min: 1 }));
+  const timing = (t: unknown, a: string, batch: number) => {
+    if (!c.obj(t, a, { required: ['batch', 'medianMs', 'q1Ms', 'q3Ms', 'iqrMs', 'runs'] })) return;
+    if (t.batch !== batch) c.fail(`${a}.batch`, `must be ${batch}, got ${kind(t.batch)}`);
+    for (const k of ['medianMs', 'q1Ms', 'q3Ms', 'iqrMs']) c.num(t[k], `${a}.${k}`, { min: 0 });
+    c.num(t.runs, `${a}.runs`, { int: true, min: 1 });
+    if (typeof t.q1Ms === 'number' && typeof t.medianMs === 'number' && typeof t.q3Ms === 'number' && !(t.q1Ms <= t.medianMs && t.medianMs <= t.q3Ms)) c.fail(a, 'quartiles out of order (q1 ≤ median ≤ q3)');
+  };
+  timing(v.batch1, `${at}.batch1`, 1);
+  if (v.batch8 !== null) timing(v.batch8, `${at}.batch8`, 8);
+  else if (typeof v.batch8Skipped !== 'string' || v.batch8Skipped === '') c.fail(`${at}.batch8Skipped`, 'must say why batch 8 was not measured');
 }
 
 function settings(c: Checker, v: unknown, at: string): void {
-  // Settings added after the first reports (issue 14) may be absent from older ones.
-  const later = ['resize', 'normalize'];
-  const required = Object.keys(DEFAULT_SETTINGS).filter((k) => !later.includes(k));
-  if (!c.obj(v, at, { required, optional: later })) return;
-  // Types and ranges are the preset validator's (one definition of a valid setting).
-  try {
-    validateOverrides(v);
-  } catch (err) {
-    c.fail(at, (err as Error).message);
-  }
-  if (isObj(v.refine)) for (const k of Object.keys(DEFAULT_SETTINGS.refine)) if (!(k in v.refine)) c.fail(`${at}.refine.${k}`, 'is missing');
+  // One definition of valid settings: the settings schema, whose keys added after the first
+  // reports (LATER_KEYS) are optional so those reports stay valid.
+  for (const p of settingProblems(PruneSettingsSchema, v)) c.fail(joinPath(at, p.path), p.message);
 }
 
 function dataSummary(c: Checker, v: unknown, at: string): void {
@@ -108,7 +121,7 @@ function dataSummary(c: Checker, v: unknown, at: string): void {
   c.str(v.root, `${at}.root`, { nonEmpty: true });
   c.str(v.layout, `${at}.layout`, { oneOf: ['paired', 'sidd', 'clean', 'classify'] });
   c.bool(v.presplit, `${at}.presplit`);
-  c.str(v.task, `${at}.task`, { oneOf: ['denoise', 'classify'] });
+  c.str(v.task, `${at}.task`, { oneOf: ['denoise', 'classify', 'segment'] });
   if (v.channels !== 1 && v.channels !== 3) c.fail(`${at}.channels`, `must be 1 or 3, got ${kind(v.channels)}`);
   c.nullable(v.patch, `${at}.patch`, (p, a) => {
     if (c.arr(p, a, (x, ax) => c.num(x, ax, { int: true, min: 1 })) && p.length !== 2) c.fail(a, `must be [height, width], got ${p.length} numbers`);
@@ -240,12 +253,92 @@ function layerCost(c: Checker, v: unknown, at: string): void {
   for (const k of ['in', 'out', 'params', 'macs']) c.num(v[k], `${at}.${k}`, { int: true, min: 0 });
 }
 
+function budgetOutcome(c: Checker, v: unknown, at: string): void {
+  const counts = ['macsBefore', 'macsAfter', 'paramsBefore', 'paramsAfter'];
+  const latencyKeys = ['latencyLimitMs', 'predictedLatencyBeforeMs', 'predictedLatencyAfterMs'];
+  if (!c.obj(v, at, { required: ['kind', 'target', ...counts, 'ratio', 'met', 'refinementReverted'], optional: latencyKeys })) return;
+  c.str(v.kind, `${at}.kind`, { oneOf: ['macs', 'params', 'latencyMs', 'latencyRatio'] });
+  if (v.kind === 'latencyMs' || v.kind === 'latencyRatio') {
+    for (const k of latencyKeys) c.num(v[k], `${at}.${k}`, { min: 0 });
+    const lb = v.predictedLatencyBeforeMs;
+    const la = v.predictedLatencyAfterMs;
+    if (typeof lb === 'number' && typeof la === 'number' && typeof v.ratio === 'number' && lb > 0 && Math.abs(la / lb - v.ratio) > 1e-9) c.fail(`${at}.ratio`, `is ${v.ratio} but predictedLatencyAfterMs / predictedLatencyBeforeMs is ${la / lb}`);
+    c.num(v.target, `${at}.target`, { min: 0 });
+    for (const k of counts) c.num(v[k], `${at}.${k}`, { int: true, min: 0 });
+    c.bool(v.met, `${at}.met`);
+    c.bool(v.refinementReverted, `${at}.refinementReverted`);
+    return;
+  }
+  c.num(v.target, `${at}.target`, { min: 0, max: 1 });
+  for (const k of counts) c.num(v[k], `${at}.${k}`, { int: true, min: 0 });
+  c.num(v.ratio, `${at}.ratio`, { min: 0 });
+  c.bool(v.met, `${at}.met`);
+  c.bool(v.refinementReverted, `${at}.refinementReverted`);
+  const kind = v.kind === 'params' ? 'params' : 'macs';
+  const before = v[`${kind}Before`];
+  const after = v[`${kind}After`];
+  if (typeof before === 'number' && typeof after === 'number' && typeof v.ratio === 'number' && before > 0 && Math.abs(after / before - v.ratio) > 1e-9) c.fail(`${at}.ratio`, `is ${v.ratio} but ${kind}After / ${kind}Before is ${after / before}`);
+}
+
+function recovery(c: Checker, v: unknown, at: string): void {
+  const keys = ['metric', 'validationBefore', 'validationAfter', 'improved', 'steps', 'bestStep', 'stoppedBy', 'seconds', 'stepsPerSecond', 'recalibration', 'curve'];
+  if (!c.obj(v, at, { required: keys })) return;
+  c.str(v.metric, `${at}.metric`, { oneOf: ['psnr', 'accuracy'] });
+  const okB = c.num(v.validationBefore, `${at}.validationBefore`);
+  // The best checkpoint starts at the exported model: recovery never writes a worse one.
+  if (c.num(v.validationAfter, `${at}.validationAfter`) && okB && (v.validationAfter as number) < (v.validationBefore as number)) c.fail(`${at}.validationAfter`, `is below validationBefore (${v.validationAfter} < ${v.validationBefore}); recovery keeps the best checkpoint`);
+  c.bool(v.improved, `${at}.improved`);
+  const okSteps = c.num(v.steps, `${at}.steps`, { int: true, min: 0 });
+  if (c.num(v.bestStep, `${at}.bestStep`, { int: true, min: 0 }) && okSteps && (v.bestStep as number) > (v.steps as number)) c.fail(`${at}.bestStep`, `is after the last step (${v.bestStep} > ${v.steps})`);
+  c.str(v.stoppedBy, `${at}.stoppedBy`, { oneOf: ['steps', 'time', 'patience', 'diverged'] });
+  c.num(v.seconds, `${at}.seconds`, { min: 0 });
+  c.num(v.stepsPerSecond, `${at}.stepsPerSecond`, { min: 0 });
+  c.nullable(v.recalibration, `${at}.recalibration`, (x, a) => {
+    if (!c.obj(x, a, { required: ['layers', 'validation', 'adopted'] })) return;
+    c.num(x.layers, `${a}.layers`, { int: true, min: 1 });
+    c.num(x.validation, `${a}.validation`);
+    c.bool(x.adopted, `${a}.adopted`);
+  });
+  let prev = 0;
+  if (c.arr(v.curve, `${at}.curve`, (p, a) => {
+    if (!c.obj(p, a, { required: ['step', 'loss'], optional: ['validation'] })) return;
+    if (c.num(p.step, `${a}.step`, { int: true, min: 1 })) {
+      if ((p.step as number) <= prev) c.fail(`${a}.step`, `does not increase (${prev} then ${p.step})`);
+      prev = p.step as number;
+    }
+    c.num(p.loss, `${a}.loss`, { min: 0 });
+    if (p.validation !== undefined) c.num(p.validation, `${a}.validation`);
+  }) && v.curve.length > RECOVERY_CURVE_POINTS) c.fail(`${at}.curve`, `has ${v.curve.length} points; at most ${RECOVERY_CURVE_POINTS}`);
+}
+
+function speedGuard(c: Checker, v: unknown, at: string): void {
+  if (!c.obj(v, at, { required: ['roundToTimings', 'originalMs', 'attempts', 'shipped', 'faster', 'message'] })) return;
+  c.arr(v.roundToTimings, `${at}.roundToTimings`, (t, a) => {
+    if (!c.obj(t, a, { required: ['roundTo', 'medianMs', 'iqrMs'] })) return;
+    c.num(t.roundTo, `${a}.roundTo`, { int: true, min: 1 });
+    c.num(t.medianMs, `${a}.medianMs`, { min: 0 });
+    c.num(t.iqrMs, `${a}.iqrMs`, { min: 0 });
+  });
+  c.num(v.originalMs, `${at}.originalMs`, { min: 0 });
+  c.arr(v.attempts, `${at}.attempts`, (t, a) => {
+    if (!c.obj(t, a, { required: ['roundTo', 'sparsity', 'medianMs', 'label'] })) return;
+    c.num(t.roundTo, `${a}.roundTo`, { int: true, min: 1 });
+    c.num(t.sparsity, `${a}.sparsity`, { min: 0, max: 1 });
+    c.num(t.medianMs, `${a}.medianMs`, { min: 0 });
+    c.str(t.label, `${a}.label`);
+  });
+  const n = Array.isArray(v.attempts) ? v.attempts.length : 0;
+  c.num(v.shipped, `${at}.shipped`, { int: true, min: 0, max: Math.max(0, n - 1) });
+  c.bool(v.faster, `${at}.faster`);
+  c.str(v.message, `${at}.message`);
+}
+
 const TOP = ['schemaVersion', 'kind', 'createdAt', 'model', 'output', 'preset', 'settings', 'provider', 'data', 'calibration', 'metrics', 'search', 'refinement', 'export', 'groups', 'locked', 'layers', 'comparison', 'stageSeconds', 'seconds'];
 
 /** Every way `doc` departs from the report schema, as 'path: problem' lines; empty when valid. */
 export function validateReport(doc: unknown): string[] {
   const c = new Checker();
-  if (!c.obj(doc, '$', { required: TOP, optional: ['evaluation'] })) return c.errors;
+  if (!c.obj(doc, '$', { required: TOP, optional: ['evaluation', 'flags', 'budget', 'recovery', 'speedGuard'] })) return c.errors;
   const d = doc;
   if (d.schemaVersion !== REPORT_SCHEMA_VERSION) c.fail('$.schemaVersion', `must be ${REPORT_SCHEMA_VERSION}, got ${kind(d.schemaVersion)}`);
   if (d.kind !== 'qubo-prune.report') c.fail('$.kind', `must be 'qubo-prune.report', got ${kind(d.kind)}`);
@@ -266,7 +359,7 @@ export function validateReport(doc: unknown): string[] {
     metricSet(c, m.after, '$.metrics.after');
     c.nullable(m.beforeRefine, '$.metrics.beforeRefine', (x, a) => metricSet(c, x, a));
     const task = isObj(d.data) ? d.data.task : undefined;
-    const need = task === 'denoise' ? 'psnr' : task === 'classify' ? 'accuracy' : undefined;
+    const need = task === 'denoise' ? 'psnr' : task === 'classify' ? 'accuracy' : task === 'segment' ? 'pixelAgreement' : undefined;
     if (need) for (const k of ['before', 'after'] as const) if (isObj(m[k]) && (m[k] as Obj)[need] === undefined) c.fail(`$.metrics.${k}.${need}`, `is missing (the data is a ${task} set)`);
     if (isObj(m.before) && isObj(m.after) && typeof m.before.params === 'number' && typeof m.after.params === 'number' && m.after.params > m.before.params) {
       c.fail('$.metrics.after.params', `is larger than before (${m.after.params} > ${m.before.params})`);
@@ -308,26 +401,47 @@ export function validateReport(doc: unknown): string[] {
   });
   c.nullable(d.comparison, '$.comparison', (v, at) =>
     c.arr(v, at, (r, a) => {
-      if (!c.obj(r, a, { required: ['method', 'params', 'macs', 'seconds'], optional: ['psnr', 'ssim', 'accuracy', 'latencyMs'] })) return;
+      if (!c.obj(r, a, { required: ['method', 'params', 'macs', 'seconds'], optional: ['psnr', 'ssim', 'accuracy', 'pixelAgreement', 'meanIoU', 'latencyMs'] })) return;
       c.str(r.method, `${a}.method`, { nonEmpty: true });
       c.num(r.params, `${a}.params`, { int: true, min: 0 });
       c.num(r.macs, `${a}.macs`, { int: true, min: 0 });
       c.num(r.seconds, `${a}.seconds`, { min: 0 });
       for (const k of ['psnr', 'ssim', 'accuracy']) if (r[k] !== undefined) c.num(r[k], `${a}.${k}`);
+      for (const k of ['pixelAgreement', 'meanIoU']) if (r[k] !== undefined) c.num(r[k], `${a}.${k}`, { min: 0, max: 1 });
       if (r.latencyMs !== undefined) c.num(r.latencyMs, `${a}.latencyMs`, { min: 0 });
     }),
   );
   if (c.obj(d.stageSeconds, '$.stageSeconds', { required: [], optional: [...STAGES] })) {
     for (const [k, v] of Object.entries(d.stageSeconds)) if ((STAGES as readonly string[]).includes(k)) c.num(v, `$.stageSeconds.${k}`, { min: 0 });
   }
-  if (d.evaluation !== undefined && c.obj(d.evaluation, '$.evaluation', { required: ['split', 'images', 'samples', 'patch', 'inputShape'] })) {
+  if (d.flags !== undefined) {
+    c.arr(d.flags, '$.flags', (f, a) => {
+      if (!c.obj(f, a, { required: ['kind', 'message', 'measured', 'threshold', 'alternatives'] })) return;
+      c.str(f.kind, `${a}.kind`, { oneOf: ['slower', 'much-worse'] });
+      c.str(f.message, `${a}.message`, { nonEmpty: true });
+      c.num(f.measured, `${a}.measured`);
+      c.num(f.threshold, `${a}.threshold`);
+      c.arr(f.alternatives, `${a}.alternatives`, (x, ax) => {
+        if (!c.obj(x, ax, { required: ['label'], optional: ['preset', 'sparsity'] })) return;
+        c.str(x.label, `${ax}.label`, { nonEmpty: true });
+        if (x.preset !== undefined) c.str(x.preset, `${ax}.preset`, { nonEmpty: true });
+        if (x.sparsity !== undefined) c.num(x.sparsity, `${ax}.sparsity`, { min: 0, max: 1 });
+      });
+    });
+  }
+  if (d.evaluation !== undefined && c.obj(d.evaluation, '$.evaluation', { required: ['split', 'images', 'samples', 'patch', 'inputShape'], optional: ['test', 'calibration'] })) {
     const e = d.evaluation;
     c.str(e.split, '$.evaluation.split', { oneOf: ['test'] });
     c.num(e.images, '$.evaluation.images', { int: true, min: 0 });
     c.num(e.samples, '$.evaluation.samples', { int: true, min: 0 });
     c.arr(e.inputShape, '$.evaluation.inputShape', (x, a) => c.num(x, a, { int: true, min: 1 }));
     if (e.patch !== null) c.arr(e.patch, '$.evaluation.patch', (x, a) => c.num(x, a, { int: true, min: 1 }));
+    if (e.test !== undefined) c.str(e.test, '$.evaluation.test', { nonEmpty: true });
+    if (e.calibration !== undefined) c.str(e.calibration, '$.evaluation.calibration', { nonEmpty: true });
   }
+  if (d.budget !== undefined) budgetOutcome(c, d.budget, '$.budget');
+  if (d.speedGuard !== undefined) speedGuard(c, d.speedGuard, '$.speedGuard');
+  if (d.recovery !== undefined) recovery(c, d.recovery, '$.recovery');
   c.num(d.seconds, '$.seconds', { min: 0 });
   return c.errors;
 }
@@ -352,6 +466,7 @@ export function validateReportMarkdown(md: string, report: RunReport): string[] 
     ['## Tensor-Train refinement', report.refinement !== null],
     ['## Locked channels', report.locked.length > 0],
     ['## Method comparison', report.comparison !== null],
+    ['## Recovery fine-tuning', report.recovery !== undefined],
   ];
   for (const [s, want] of optional) if (md.includes(`\n${s}`) !== want) errors.push(`section '${s}' must ${want ? '' : 'not '}be present`);
   const m = report.metrics;

@@ -11,6 +11,9 @@ import {
   type SearchResult,
 } from '../qubo';
 import { normaliseByGlobalMean } from '../importance/gradientStats';
+import { BUDGET_TOLERANCE, type CostBudget, type QuboBudget } from '../qubo/budget';
+import { budgetStart, solveBudgetQuboAsync } from '../qubo/budgetSearch';
+import type { CountCost } from '../prune/cost';
 import { Rng } from '../util/rng';
 
 export interface ChannelScores {
@@ -57,6 +60,14 @@ export interface SelectOptions {
   jointFisher?: number;
   signal?: AbortSignal;
   onProgress?: (p: { iteration: number; bestEnergy: number }) => void;
+  /**
+   * A MAC, parameter or latency budget (ratio of the original, or ms for latencyMs with the
+   * latency model's CountCost) instead of the sparsity: the kept counts are
+   * chosen so the cost lands in [(1 − 2%)·limit, limit]. `cost` is costModel()'s polynomial for
+   * that kind, in `groups` order. Greedy baselines take the knapsack-ratio start (budgetStart) on
+   * their own scores.
+   */
+  budget?: { spec: CostBudget; cost: CountCost };
 }
 
 export interface Selection {
@@ -168,8 +179,21 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
     let p = 0;
     for (const g of groups) for (let i = 0; i < g.variables.length; i++) gain[g.variables[i]!] = hybrid.h[p++]!;
   }
-  const search = async (inst: QuboInstance) =>
-    solveQuboAsync(inst, {
+  let quboBudget: QuboBudget | undefined;
+  if (o.budget) {
+    const { spec, cost } = o.budget;
+    // Per-group floors equal to each group's target leave no capacity to trade against the cost.
+    if (o.capacity === 'per-group') throw new Error("a cost budget chooses each group's count, so it cannot be combined with capacity 'per-group'");
+    const full = cost.constant + groups.reduce((acc, g, gi) => acc + cost.linear[gi]! * g.variables.length, 0) + Array.from(cost.pairWeight).reduce((acc, w, k) => acc + w * groups[cost.pairA[k]!]!.variables.length * groups[cost.pairB[k]!]!.variables.length, 0);
+    // latencyMs is absolute (the cost is the latency model's prediction in ms); the others are ratios of the full model's cost.
+    const limit = spec.kind === 'latencyMs' ? spec.limit : spec.limit * full;
+    if (spec.kind === 'latencyMs' && !(limit < full)) throw new RangeError(`the latency budget ${limit} ms is not below the original's predicted ${full.toFixed(3)} ms`);
+    quboBudget = { ...cost, limit, lower: limit * (1 - BUDGET_TOLERANCE) };
+  }
+  const search = async (inst: QuboInstance): Promise<SearchResult> =>
+    quboBudget
+      ? solveBudgetQuboAsync(inst, quboBudget, { seed: o.seed, timeMs: o.searchTimeMs, signal: o.signal, onProgress: o.onProgress ? (p) => o.onProgress!({ iteration: p.iteration, bestEnergy: p.bestEnergy }) : undefined, progressEveryMs: 100 })
+      : solveQuboAsync(inst, {
       seed: o.seed,
       timeMs: o.searchTimeMs,
       signal: o.signal,
@@ -182,6 +206,26 @@ export async function selectMask(scores: ChannelScores, groups: GroupTerms[], o:
     for (const g of groups) for (let i = 0; i < g.variables.length; i++) out[p++] = s[g.variables[i]!]!;
     return out;
   };
+  // Greedy baselines under a budget: the knapsack-ratio fill on their own scores (no couplings).
+  const greedyUnderBudget = (score: Float64Array) => budgetStart({ ...hybrid, h: score, Q: hybrid.Q.map((q) => new Float64Array(q.length)) }, quboBudget!);
+  if (quboBudget) {
+    // The total count is whatever the budget buys: the instance's K says what was kept, so the
+    // report's K and its groups agree.
+    const done = (mask: Uint8Array, inst: QuboInstance, r?: SearchResult): Selection => ({ keep: toGlobal(mask, groups, n), instance: { ...inst, K: mask.reduce((acc, v) => acc + v, 0) }, ...(r ? { search: r } : {}), gain });
+    if (o.method === 'hybrid') {
+      const r = await search(hybrid);
+      return done(r.mask, hybrid, r);
+    }
+    if (o.method === 'l1-qubo') {
+      const inst = buildQubo(inputs, { ...common, objective: 'l1', beta: o.beta > 0 ? o.beta : L1_QUBO_BETA });
+      const r = await search(inst);
+      return done(r.mask, inst, r);
+    }
+    // Random under a budget: the same knapsack fill on random scores, so it lands in the band too.
+    const rng = new Rng(o.seed);
+    const raw = o.method === 'taylor' ? normaliseByGlobalMean(scores.taylor) : o.method === 'fisher' ? normaliseByGlobalMean(scores.fisher) : o.method === 'l1' ? scores.l1 : Float64Array.from({ length: n }, () => rng.next());
+    return done(greedyUnderBudget(qorder(raw)), hybrid);
+  }
   switch (o.method) {
     case 'hybrid': {
       const r = await search(hybrid);

@@ -1,15 +1,21 @@
-// Keep-masks over the analysis' variables: per-group floors, round-to multiples, and the simple
-// mask makers (random, L1 magnitude, greedy top-K from any score). METHOD §5: K = round((1−s)·n)
-// variables kept; every group keeps at least max(1, ⌈ρ·C_g⌉).
+// Keep-masks over the analysis' variables: the data-free mask makers (random, L1 magnitude, top-K
+// from any score) and the checks every mask passes before export. Selection is the pipeline's own:
+// the channel groups become a QUBO layout without interactions and qubo/greedy.ts picks the
+// channels, so floors (max(1, ⌈ρ·C_g⌉)), round-to and K = round((1−s)·n) mean the same with and
+// without data (METHOD §5).
 import type { OnnxModel } from '../onnx';
 import type { DependencyAnalysis } from '../analysis/types';
+import { buildQubo, DEFAULT_RHO, greedyMask, QuboError, randomMask as randomLayoutMask, type QuboInstance } from '../qubo';
 import { Rng } from '../util/rng';
 import { PruneError } from './errors';
 
 export interface MaskOptions {
   /** ρ: every group keeps at least max(1, ⌈ρ·C_g⌉) channels (default 0.1). */
   floor?: number;
-  /** Kept count per group rounded to a multiple of this (default 1 = off). Breaks exact K. */
+  /**
+   * Each group keeps a multiple of this or its full size (default 1 = off); K then moves to the
+   * nearest total those counts can reach.
+   */
   roundTo?: number;
 }
 
@@ -17,12 +23,10 @@ export function checkSparsity(s: number): void {
   if (!(s >= 0 && s < 1)) throw new PruneError('bad-sparsity', `sparsity must be in [0, 1), got ${s}`);
 }
 
-/** K = round((1 − s)·n). */
-export function keepTarget(n: number, sparsity: number): number {
-  checkSparsity(sparsity);
-  return Math.round((1 - sparsity) * n);
-}
-
+/**
+ * The floors `buildQubo` gives each group at round-to 1 (its default rule), for reporting before a
+ * selection; a test holds the two together.
+ */
 export function groupFloors(deps: DependencyAnalysis, floor = 0.1): Int32Array {
   if (!(floor >= 0 && floor <= 1)) throw new PruneError('bad-option', `floor must be in [0, 1], got ${floor}`);
   return Int32Array.from(deps.groups, (g) => Math.min(g.size, Math.max(1, Math.ceil(floor * g.size - 1e-9))));
@@ -99,61 +103,51 @@ export function maskSummary(deps: DependencyAnalysis, keep: Uint8Array): { group
 }
 
 /**
- * Greedy top-K by score with floors: each group first keeps its `floor` best, then the best of the
- * rest globally. Ties break by variable index so results are deterministic.
+ * The selection layout of a data-free mask: one QUBO group per channel group, linear gains only
+ * (β = 0), built by `buildQubo` so floors, round-to levels and K are resolved exactly as the
+ * pipeline resolves them (a sparsity-derived K moves to the nearest total the round-to levels
+ * allow). Variables are laid out group after group in `deps.groups` order.
  */
-export function greedyMask(deps: DependencyAnalysis, scores: ArrayLike<number>, K: number, opts: MaskOptions = {}): Uint8Array {
-  const n = deps.variables.length;
-  if (scores.length !== n) throw new PruneError('bad-mask', `got ${scores.length} scores for ${n} variables`);
-  const floors = groupFloors(deps, opts.floor ?? 0.1);
-  const minK = floors.reduce((a, b) => a + b, 0);
-  if (K < minK) throw new PruneError('bad-sparsity', `keeping ${K} channels is below the per-group floors (${minK}); lower the sparsity or the floor`);
-  if (K > n) K = n;
-  const better = (a: number, b: number) => scores[b]! - scores[a]! || a - b;
-  const keep = new Uint8Array(n);
-  let count = 0;
-  deps.groups.forEach((g, gi) => {
-    const order = Array.from(g.variables).sort(better);
-    for (let k = 0; k < floors[gi]!; k++) keep[order[k]!] = 1;
-    count += floors[gi]!;
-  });
-  count += repairEmptyTensors(deps, keep, scores);
-  const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !keep[i]).sort(better);
-  for (let k = 0; count < K && k < rest.length; k++, count++) keep[rest[k]!] = 1;
-  return applyRoundTo(deps, keep, scores, opts);
+export function selectionInstance(deps: DependencyAnalysis, sparsity: number, opts: MaskOptions = {}, scores?: ArrayLike<number>): QuboInstance {
+  checkSparsity(sparsity);
+  if (scores && scores.length !== deps.variables.length) throw new PruneError('bad-mask', `got ${scores.length} scores for ${deps.variables.length} variables`);
+  const groups = deps.groups.map((g) => ({ id: g.id, size: g.size, h: Float64Array.from(g.variables, (v) => (scores ? scores[v]! : 0)) }));
+  try {
+    return buildQubo(groups, { objective: 'direct', beta: 0, rho: opts.floor ?? DEFAULT_RHO, roundTo: opts.roundTo ?? 1, sparsity });
+  } catch (e) {
+    if (e instanceof QuboError && e.code === 'k-below-floors') throw new PruneError('bad-sparsity', `${e.message}; lower the sparsity or the floor`);
+    throw e;
+  }
+}
+
+/** Global keep-mask from a mask in the selection layout's order. */
+function toVariables(deps: DependencyAnalysis, mask: Uint8Array): Uint8Array {
+  const keep = new Uint8Array(deps.variables.length);
+  let p = 0;
+  for (const g of deps.groups) for (let i = 0; i < g.variables.length; i++) keep[g.variables[i]!] = mask[p++]!;
+  return keep;
 }
 
 /**
- * Rounds each group's kept count to the nearest multiple of `roundTo` (never below its floor,
- * rounded up, nor above the group size), keeping the best-scored channels. GPUs run channel
- * counts that are multiples of 8 faster; the total then differs from K by the rounding.
+ * Top-K by score under the floors and round-to levels (qubo/greedy.ts, the pipeline's Taylor and
+ * L1 rows), then each Split/Slice part the mask would empty keeps its best channel. Ties break
+ * by variable index, so results are deterministic.
  */
-export function applyRoundTo(deps: DependencyAnalysis, keep: Uint8Array, scores: ArrayLike<number>, opts: MaskOptions = {}): Uint8Array {
-  const m = opts.roundTo ?? 1;
-  if (!Number.isInteger(m) || m < 1) throw new PruneError('bad-option', `round-to must be a positive integer, got ${m}`);
-  if (m === 1) return keep;
-  const floors = groupFloors(deps, opts.floor ?? 0.1);
-  const out = keep.slice();
-  const better = (a: number, b: number) => scores[b]! - scores[a]! || a - b;
-  deps.groups.forEach((g, gi) => {
-    const vars = Array.from(g.variables);
-    const have = vars.filter((v) => keep[v]).length;
-    const minCount = Math.min(g.size, Math.ceil(floors[gi]! / m) * m);
-    let target = Math.round(have / m) * m;
-    target = Math.min(g.size, Math.max(minCount, target));
-    // Kept channels first (by score), then pruned ones: rounding moves as few channels as possible.
-    const order = vars.sort((a, b) => (keep[b]! - keep[a]!) || better(a, b));
-    order.forEach((v, k) => (out[v] = k < target ? 1 : 0));
-  });
-  repairEmptyTensors(deps, out, scores);
-  return out;
+export function scoreMask(deps: DependencyAnalysis, scores: ArrayLike<number>, sparsity: number, opts: MaskOptions = {}): Uint8Array {
+  const inst = selectionInstance(deps, sparsity, opts, scores);
+  const keep = toVariables(deps, greedyMask(inst, inst.h));
+  repairEmptyTensors(deps, keep, scores);
+  return keep;
 }
 
-/** Uniformly random mask with floors: exactly K kept (before round-to). */
+/** Uniformly random channels: the pipeline's random row (same seed, same mask) plus the Split/Slice repair. */
 export function randomMask(deps: DependencyAnalysis, sparsity: number, seed: number, opts: MaskOptions = {}): Uint8Array {
+  const inst = selectionInstance(deps, sparsity, opts);
   const rng = new Rng(seed);
-  const scores = Float64Array.from(deps.variables, () => rng.next());
-  return greedyMask(deps, scores, keepTarget(deps.variables.length, sparsity), opts);
+  const keep = toVariables(deps, randomLayoutMask(inst, rng));
+  // Which channel of an emptied Split/Slice part survives is drawn too.
+  repairEmptyTensors(deps, keep, Float64Array.from(deps.variables, () => rng.next()));
+  return keep;
 }
 
 /**
@@ -188,5 +182,5 @@ export function l1Scores(model: OnnxModel, deps: DependencyAnalysis): Float64Arr
 }
 
 export function l1Mask(model: OnnxModel, deps: DependencyAnalysis, sparsity: number, opts: MaskOptions = {}): Uint8Array {
-  return greedyMask(deps, l1Scores(model, deps), keepTarget(deps.variables.length, sparsity), opts);
+  return scoreMask(deps, l1Scores(model, deps), sparsity, opts);
 }

@@ -5,8 +5,7 @@ import type { NodeProto } from 'onnx-buf';
 import { attrInt, attrInts, DataType, makeAttr, makeValueInfo, OnnxModelError, type OnnxModel } from '../onnx';
 import { openSession, ort } from '../runtime/session';
 import type { DependencyAnalysis, TensorChannels } from '../analysis/types';
-import { normAxis } from '../analysis/opRules';
-import { sliceRange } from '../analysis/dependencyGroups';
+import { normAxis, sliceRange } from '../analysis/rules/shapeMath';
 import { PruneError } from './errors';
 import { validateKeep } from './masks';
 import { keptCount, keptIndices, planSlices, sliceAxis } from './slicePlan';
@@ -220,33 +219,67 @@ function fixChannelAttributes(m: OnnxModel, deps: DependencyAnalysis, keep: Uint
       replaceIntInput(m, node, 3, sizes, node.input[3]);
     } else if (op === 'Reshape') {
       const y = kept(deps, node.output[0], keep);
-      const target = ints(m, node.input[1]);
+      const target = reshapeTarget(m, node);
       if (!y && target) {
-        shuffleTarget(m, node, kept(deps, node.input[0], keep), target);
+        shuffleTarget(node, kept(deps, node.input[0], keep), target);
         continue;
       }
       if (!y || !target || y.kept === y.map.variable.length) continue;
-      if (target[1]! > 0) {
-        target[1] = y.kept;
-        replaceIntInput(m, node, 1, target, node.input[1]);
-      }
+      const c = target.values[1];
+      if (c !== undefined && c > 0) target.write(1, y.kept);
     }
   }
+}
+
+interface ReshapeTarget {
+  /** Entries of the target; undefined where a Concat piece is computed at run time. */
+  values: (number | undefined)[];
+  /** Replaces one constant entry, in a fresh constant so that no other reader of the old one sees it. */
+  write(k: number, value: number): void;
+}
+
+/**
+ * A Reshape's target as a constant, or as the Concat of constants and one-entry run-time pieces the
+ * analysis accepts (reshapeTarget in rules/structure.ts): there only the constant piece holding the
+ * channel entry is replaced, and the batch and spatial entries stay computed at run time.
+ */
+function reshapeTarget(m: OnnxModel, node: NodeProto): ReshapeTarget | undefined {
+  const whole = ints(m, node.input[1]);
+  if (whole) return { values: whole, write: (k, v) => replaceIntInput(m, node, 1, whole.map((w, i) => (i === k ? v : w)), node.input[1]) };
+  const cat = m.producer(node.input[1]!);
+  if (!cat || cat.opType !== 'Concat') return undefined;
+  const values: (number | undefined)[] = [];
+  const pieceAt: { piece: number; offset: number }[] = [];
+  cat.input.forEach((name, piece) => {
+    const v = ints(m, name) ?? [undefined];
+    v.forEach((e, offset) => {
+      values.push(e);
+      pieceAt.push({ piece, offset });
+    });
+  });
+  const write = (k: number, value: number) => {
+    const { piece, offset } = pieceAt[k]!;
+    const v = ints(m, cat.input[piece])!;
+    v[offset] = value;
+    replaceIntInput(m, cat, piece, v, cat.input[piece]);
+  };
+  return { values, write };
 }
 
 /**
  * First Reshape of a channel shuffle, [N, C, …] → [N, g, C/g, …]: the analysis keeps the same
  * positions in every block, so the block width becomes kept/g and g stays.
  */
-function shuffleTarget(m: OnnxModel, node: NodeProto, x: { map: TensorChannels; kept: number } | undefined, target: number[]): void {
-  if (!x || x.kept === x.map.variable.length || target.length !== (x.map.rank ?? 4) + 1) return;
+function shuffleTarget(node: NodeProto, x: { map: TensorChannels; kept: number } | undefined, target: ReshapeTarget): void {
+  if (!x || x.kept === x.map.variable.length || target.values.length !== (x.map.rank ?? 4) + 1) return;
   const C = x.map.variable.length;
-  const per = target[2]!;
-  if (per <= 0 || C % per !== 0) return;
+  const [groups, per] = [target.values[1], target.values[2]];
+  if (per === undefined || per <= 0 || C % per !== 0) return;
   const g = C / per;
-  if (target[1]! > 0 && target[1] !== g) return;
-  target[2] = x.kept / g;
-  replaceIntInput(m, node, 1, target, node.input[1]);
+  if (groups === undefined || (groups > 0 && groups !== g)) {
+    throw new PruneError('invalid-export', `Reshape '${node.name}': channel shuffle target [${target.values.join(',')}] does not split ${C} channels into blocks of ${per}`);
+  }
+  target.write(2, x.kept / g);
 }
 
 /** value_info entries of shrunk tensors would contradict the new shapes (ORT warns and falls back). */

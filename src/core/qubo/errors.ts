@@ -1,3 +1,5 @@
+import { QuboPruneError } from '../errors';
+
 export type QuboErrorCode =
   | 'bad-group'
   | 'duplicate-group'
@@ -16,15 +18,18 @@ export type QuboErrorCode =
   | 'k-unachievable'
   | 'bad-mask'
   | 'too-large'
-  | 'bad-json';
+  | 'bad-json'
+  | 'bad-budget'
+  | 'budget-unachievable';
 
-/** Every invalid QUBO input surfaces as this error, with a code callers can branch on. */
-export class QuboError extends Error {
-  constructor(
-    readonly code: QuboErrorCode,
-    message: string,
-  ) {
-    super(message);
+/**
+ * Every invalid QUBO input surfaces as this error. Blamed on the input: `qubo-prune solve` reads
+ * instances users write, and inside the pipeline the codes that can occur ('too-large',
+ * 'k-unachievable') follow from the model and the settings.
+ */
+export class QuboError extends QuboPruneError<QuboErrorCode> {
+  constructor(code: QuboErrorCode, message: string) {
+    super(code, message, 'input');
     this.name = 'QuboError';
   }
 }

@@ -68,7 +68,7 @@ export function solveExact(inst: QuboInstance, maxGroup: number = EXACT_MAX_GROU
  * A and B; for each subset T of B the couplings to A reduce to a vector v, and the cross term of
  * every subset S of A follows from S minus its lowest bit in O(1), so the whole scan is O(2^size).
  */
-function enumerateGroup(inst: QuboInstance, g: number): { energy: Float64Array; subset: Float64Array } {
+export function enumerateGroup(inst: QuboInstance, g: number): { energy: Float64Array; subset: Float64Array } {
   const C = inst.groupSize[g]!;
   const s0 = inst.groupStart[g]!;
   const Q = inst.Q[g]!;

@@ -1,6 +1,6 @@
 import type { Rng } from '../util/rng';
 import { QuboError } from './errors';
-import { instanceLevels, sampleCapacities, type CapacityLevels } from './levels';
+import { instanceLevels, type CapacityLevels } from './levels';
 import type { QuboInstance } from './types';
 
 /**
@@ -81,36 +81,15 @@ export function greedyMask(inst: QuboInstance, score: Float64Array): Uint8Array 
   return bestLinearMask(inst, score);
 }
 
-/** Random feasible mask (sanity baseline): random capacities, random channels within each group. */
+/**
+ * Random feasible mask (sanity baseline): the best mask for uniform random scores, so floors and
+ * the rest of K are uniform draws and, under round-to, per-group counts stay close to proportional
+ * (drawing a capacity per group would let the first groups' draws decide the last groups' counts).
+ */
 export function randomMask(inst: QuboInstance, rng: Rng, levels: CapacityLevels = instanceLevels(inst)): Uint8Array {
-  const G = inst.groupCount;
-  const mask = new Uint8Array(inst.n);
-  if (levels.bigSteps.length === 0) {
-    // Random channels fill the floors first, the rest of K is drawn uniformly from what is left.
-    const rest: number[] = [];
-    let kept = 0;
-    for (let g = 0; g < G; g++) {
-      const idx = Array.from({ length: inst.groupSize[g]! }, (_, r) => inst.groupStart[g]! + r);
-      rng.shuffle(idx);
-      idx.forEach((v, r) => {
-        if (r < inst.floors[g]!) {
-          mask[v] = 1;
-          kept++;
-        } else rest.push(v);
-      });
-    }
-    rng.shuffle(rest);
-    for (let r = 0; r < inst.K - kept; r++) mask[rest[r]!] = 1;
-    return mask;
-  }
-  const caps = new Int32Array(G);
-  sampleCapacities(levels, inst.K, () => rng.next(), caps);
-  for (let g = 0; g < G; g++) {
-    const idx = Array.from({ length: inst.groupSize[g]! }, (_, r) => inst.groupStart[g]! + r);
-    rng.shuffle(idx);
-    for (let r = 0; r < caps[g]!; r++) mask[idx[r]!] = 1;
-  }
-  return mask;
+  const score = new Float64Array(inst.n);
+  for (let i = 0; i < inst.n; i++) score[i] = rng.next();
+  return bestLinearMask(inst, score, inst.K, levels);
 }
 
 function sortedDesc(score: Float64Array, start: number, size: number): Int32Array {

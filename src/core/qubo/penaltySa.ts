@@ -72,10 +72,18 @@ export function solvePenaltySa(inst: QuboInstance, options: PenaltySaOptions = {
   // Random start with about K kept, floors met.
   const x = new Uint8Array(n);
   const cnt = new Int32Array(inst.groupCount);
-  for (let i = 0; i < n; i++) if (rng.next() < K / n) ((x[i] = 1), cnt[groupOf[i]!]!++);
+  for (let i = 0; i < n; i++) {
+    if (rng.next() < K / n) {
+      x[i] = 1;
+      cnt[groupOf[i]!]!++;
+    }
+  }
   for (let g = 0; g < inst.groupCount; g++) {
     for (let a = 0; cnt[g]! < floors[g]! && a < groupSize[g]!; a++) {
-      if (!x[groupStart[g]! + a]) ((x[groupStart[g]! + a] = 1), cnt[g]!++);
+      if (!x[groupStart[g]! + a]) {
+        x[groupStart[g]! + a] = 1;
+        cnt[g]!++;
+      }
     }
   }
   const f = new Float64Array(n);
@@ -98,12 +106,11 @@ export function solvePenaltySa(inst: QuboInstance, options: PenaltySaOptions = {
 
   let it = 0;
   let T = T0;
-  let frac = 0;
   for (; it < maxIt; it++) {
     if ((it & 1023) === 0) {
       const el = performance.now() - t0;
       if (el >= timeMs) break;
-      frac = Math.max(timeMs < Number.POSITIVE_INFINITY ? el / timeMs : 0, maxIt < Number.MAX_SAFE_INTEGER ? it / maxIt : 0);
+      const frac = Math.max(timeMs < Number.POSITIVE_INFINITY ? el / timeMs : 0, maxIt < Number.MAX_SAFE_INTEGER ? it / maxIt : 0);
       T = T0 * (T1 / T0) ** frac;
     }
     const i = rng.nextInt(n);

@@ -23,75 +23,75 @@ const NEVER = 0x7fffffff;
  * only when the group changes, so an iteration costs O(groups + touched group sizes).
  */
 export class CapacityTabuSearch {
-  private readonly inst: QuboInstance;
-  private readonly levels: CapacityLevels;
-  private readonly rng: Rng;
-  private readonly n: number;
-  private readonly G: number;
-  private readonly K: number;
-  private readonly L: number;
-  private readonly steps: Int32Array;
+  protected readonly inst: QuboInstance;
+  protected readonly levels: CapacityLevels;
+  protected readonly rng: Rng;
+  protected readonly n: number;
+  protected readonly G: number;
+  protected readonly K: number;
+  protected readonly L: number;
+  protected readonly steps: Int32Array;
 
-  private readonly x: Uint8Array;
-  private readonly f: Float64Array;
-  private readonly cnt: Int32Array;
-  private E = 0;
-  private readonly tabuUntil: Int32Array;
+  protected readonly x: Uint8Array;
+  protected readonly f: Float64Array;
+  protected readonly cnt: Int32Array;
+  protected E = 0;
+  protected readonly tabuUntil: Int32Array;
 
-  private readonly bestX: Uint8Array;
-  private bestE = INF;
-  private bestIter = 0;
+  protected readonly bestX: Uint8Array;
+  protected bestE = INF;
+  protected bestIter = 0;
 
   // Candidate lists (depend on fields and x only).
-  private readonly keptList: Int32Array;
-  private readonly keptLen: Int32Array;
-  private readonly prunedList: Int32Array;
-  private readonly prunedLen: Int32Array;
-  private readonly dirty: Uint8Array;
+  protected readonly keptList: Int32Array;
+  protected readonly keptLen: Int32Array;
+  protected readonly prunedList: Int32Array;
+  protected readonly prunedLen: Int32Array;
+  protected readonly dirty: Uint8Array;
   // Tabu-dependent summaries, refreshed when the group changes or a listed tabu expires.
-  private readonly recheckAt: Int32Array;
-  private readonly firstKept: Int32Array;
-  private readonly firstPruned: Int32Array;
-  private readonly admDelta: Float64Array;
-  private readonly admI: Int32Array;
-  private readonly admJ: Int32Array;
-  private readonly anyDelta: Float64Array;
-  private readonly anyI: Int32Array;
-  private readonly anyJ: Int32Array;
+  protected readonly recheckAt: Int32Array;
+  protected readonly firstKept: Int32Array;
+  protected readonly firstPruned: Int32Array;
+  protected readonly admDelta: Float64Array;
+  protected readonly admI: Int32Array;
+  protected readonly admJ: Int32Array;
+  protected readonly anyDelta: Float64Array;
+  protected readonly anyI: Int32Array;
+  protected readonly anyJ: Int32Array;
   // Capacity moves of size steps[s] (round-to only).
-  private readonly downDelta: Float64Array;
-  private readonly upDelta: Float64Array;
-  private readonly groupUpTabu: Int32Array;
-  private readonly groupDownTabu: Int32Array;
-  private readonly shiftOrder: Int32Array;
-  private readonly downCum: Float64Array;
-  private readonly upCum: Float64Array;
+  protected readonly downDelta: Float64Array;
+  protected readonly upDelta: Float64Array;
+  protected readonly groupUpTabu: Int32Array;
+  protected readonly groupDownTabu: Int32Array;
+  protected readonly shiftOrder: Int32Array;
+  protected readonly downCum: Float64Array;
+  protected readonly upCum: Float64Array;
 
-  private readonly tenureKept: number;
-  private readonly tenurePruned: number;
-  private readonly stallLimit: number;
-  private readonly maxIterations: number;
-  private readonly timeMs: number;
-  private readonly targetEnergy: number;
-  private readonly traceLimit: number;
+  protected readonly tenureKept: number;
+  protected readonly tenurePruned: number;
+  protected readonly stallLimit: number;
+  protected readonly maxIterations: number;
+  protected readonly timeMs: number;
+  protected readonly targetEnergy: number;
+  protected readonly traceLimit: number;
 
-  private iter = 0;
-  private reallocTried = false;
-  private readonly reallocWindow: number;
-  private readonly reallocDown: Float64Array;
-  private readonly reallocUp: Float64Array;
-  private reallocCost: Float64Array;
-  private reallocNext: Float64Array;
-  private readonly reallocChoice: Int8Array | Int16Array;
-  private pairA = NONE;
-  private pairB = NONE;
-  private sinceBest = 0;
-  private failedKicks = 0;
-  private restarts = 0;
-  private readonly trace: TracePoint[] = [];
-  private readonly t0: number;
-  private stopReason: StopReason | null = null;
-  private lastProgress = 0;
+  protected iter = 0;
+  protected reallocTried = false;
+  protected readonly reallocWindow: number;
+  protected readonly reallocDown: Float64Array;
+  protected readonly reallocUp: Float64Array;
+  protected reallocCost: Float64Array;
+  protected reallocNext: Float64Array;
+  protected readonly reallocChoice: Int8Array | Int16Array;
+  protected pairA = NONE;
+  protected pairB = NONE;
+  protected sinceBest = 0;
+  protected failedKicks = 0;
+  protected restarts = 0;
+  protected readonly trace: TracePoint[] = [];
+  protected readonly t0: number;
+  protected stopReason: StopReason | null = null;
+  protected lastProgress = 0;
 
   constructor(
     inst: QuboInstance,
@@ -217,7 +217,7 @@ export class CapacityTabuSearch {
 
   // ---- state -----------------------------------------------------------------------------------
 
-  private load(mask: Uint8Array): void {
+  protected load(mask: Uint8Array): void {
     const { inst, x, f, cnt } = this;
     x.set(mask);
     cnt.fill(0);
@@ -239,7 +239,7 @@ export class CapacityTabuSearch {
     this.dirty.fill(1);
   }
 
-  private remove(i: number): void {
+  protected remove(i: number): void {
     const g = this.inst.groupOf[i]!;
     const s = this.inst.groupStart[g]!;
     const C = this.inst.groupSize[g]!;
@@ -253,7 +253,7 @@ export class CapacityTabuSearch {
     this.dirty[g] = 1;
   }
 
-  private add(j: number): void {
+  protected add(j: number): void {
     const g = this.inst.groupOf[j]!;
     const s = this.inst.groupStart[g]!;
     const C = this.inst.groupSize[g]!;
@@ -267,7 +267,7 @@ export class CapacityTabuSearch {
     this.dirty[g] = 1;
   }
 
-  private recordBest(): void {
+  protected recordBest(): void {
     this.bestE = this.E;
     this.bestX.set(this.x);
     this.bestIter = this.iter;
@@ -284,7 +284,7 @@ export class CapacityTabuSearch {
     }
   }
 
-  private maybeProgress(now: number): void {
+  protected maybeProgress(now: number): void {
     const cb = this.options.onProgress;
     if (!cb) return;
     if (now - this.lastProgress < (this.options.progressEveryMs ?? 100)) return;
@@ -295,7 +295,7 @@ export class CapacityTabuSearch {
 
   // ---- per-group caches ------------------------------------------------------------------------
 
-  private rebuildLists(g: number): void {
+  protected rebuildLists(g: number): void {
     const { inst, x, f, L } = this;
     const s = inst.groupStart[g]!;
     const C = inst.groupSize[g]!;
@@ -329,7 +329,7 @@ export class CapacityTabuSearch {
     this.prunedLen[g] = np;
   }
 
-  private refreshTabu(g: number): void {
+  protected refreshTabu(g: number): void {
     const { inst, f, L, tabuUntil } = this;
     const t = this.iter;
     const s = inst.groupStart[g]!;
@@ -397,7 +397,7 @@ export class CapacityTabuSearch {
    * the fields of both), built for every d ≤ depth in O(size·depth + depth²). With `apply` the
    * first `depth` are moved for real.
    */
-  private greedyRun(g: number, depth: number, sign: number, cum: Float64Array, apply: boolean): void {
+  protected greedyRun(g: number, depth: number, sign: number, cum: Float64Array, apply: boolean): void {
     const { inst, f, x } = this;
     const s = inst.groupStart[g]!;
     const C = inst.groupSize[g]!;
@@ -437,7 +437,7 @@ export class CapacityTabuSearch {
     }
   }
 
-  private refreshCapacity(g: number): void {
+  protected refreshCapacity(g: number): void {
     const S = this.steps.length;
     const c = this.cnt[g]!;
     const off = this.levels.offset[g]!;
@@ -461,7 +461,7 @@ export class CapacityTabuSearch {
 
   // ---- one iteration ---------------------------------------------------------------------------
 
-  private step(): void {
+  protected step(): void {
     const t = ++this.iter;
     const { f, G, L, tabuUntil } = this;
     const isLevel = this.levels.isLevel;
@@ -495,33 +495,33 @@ export class CapacityTabuSearch {
       } else if (t >= this.recheckAt[g]!) this.refreshTabu(g);
 
       const ad = this.admDelta[g]!;
-      if (ad < mDelta) ((mDelta = ad), (mType = 1), (mA = this.admI[g]!), (mB = this.admJ[g]!));
+      if (ad < mDelta) { mDelta = ad; mType = 1; mA = this.admI[g]!; mB = this.admJ[g]!; }
       const yd = this.anyDelta[g]!;
-      if (yd < yDelta) ((yDelta = yd), (yType = 1), (yA = this.anyI[g]!), (yB = this.anyJ[g]!));
+      if (yd < yDelta) { yDelta = yd; yType = 1; yA = this.anyI[g]!; yB = this.anyJ[g]!; }
 
       const c = this.cnt[g]!;
       const off = offset[g]!;
       if (c > 0 && isLevel[off + c - 1]) {
         const i = this.firstKept[g]!;
         if (i !== NONE) {
-          if (k1 === NONE || f[i]! < f[k1]!) ((k2 = k1), (k1 = i), (k1g = g));
+          if (k1 === NONE || f[i]! < f[k1]!) { k2 = k1; k1 = i; k1g = g; }
           else if (k2 === NONE || f[i]! < f[k2]!) k2 = i;
         }
         if (this.keptLen[g]! > 0) {
           const ia = this.keptList[g * L]!;
-          if (ka1 === NONE || f[ia]! < f[ka1]!) ((ka2 = ka1), (ka1 = ia), (ka1g = g));
+          if (ka1 === NONE || f[ia]! < f[ka1]!) { ka2 = ka1; ka1 = ia; ka1g = g; }
           else if (ka2 === NONE || f[ia]! < f[ka2]!) ka2 = ia;
         }
       }
       if (c < size[g]! && isLevel[off + c + 1]) {
         const j = this.firstPruned[g]!;
         if (j !== NONE) {
-          if (p1 === NONE || f[j]! > f[p1]!) ((p2 = p1), (p1 = j), (p1g = g));
+          if (p1 === NONE || f[j]! > f[p1]!) { p2 = p1; p1 = j; p1g = g; }
           else if (p2 === NONE || f[j]! > f[p2]!) p2 = j;
         }
         if (this.prunedLen[g]! > 0) {
           const ja = this.prunedList[g * L]!;
-          if (pa1 === NONE || f[ja]! > f[pa1]!) ((pa2 = pa1), (pa1 = ja), (pa1g = g));
+          if (pa1 === NONE || f[ja]! > f[pa1]!) { pa2 = pa1; pa1 = ja; pa1g = g; }
           else if (pa2 === NONE || f[ja]! > f[pa2]!) pa2 = ja;
         }
       }
@@ -539,7 +539,7 @@ export class CapacityTabuSearch {
       }
       if (i !== NONE && j !== NONE) {
         const d = f[i]! - f[j]!;
-        if (d < mDelta) ((mDelta = d), (mType = 1), (mA = i), (mB = j));
+        if (d < mDelta) { mDelta = d; mType = 1; mA = i; mB = j; }
       }
     }
     if (ka1 !== NONE && pa1 !== NONE) {
@@ -553,7 +553,7 @@ export class CapacityTabuSearch {
       }
       if (i !== NONE && j !== NONE) {
         const d = f[i]! - f[j]!;
-        if (d < yDelta) ((yDelta = d), (yType = 1), (yA = i), (yB = j));
+        if (d < yDelta) { yDelta = d; yType = 1; yA = i; yB = j; }
       }
     }
 
@@ -565,27 +565,27 @@ export class CapacityTabuSearch {
       for (let g = 0; g < G; g++) {
         const dd = this.downDelta[g * S + k]!;
         if (dd < INF) {
-          if (dy === NONE || dd < this.downDelta[dy * S + k]!) ((dy2 = dy), (dy = g));
+          if (dy === NONE || dd < this.downDelta[dy * S + k]!) { dy2 = dy; dy = g; }
           else if (dy2 === NONE || dd < this.downDelta[dy2 * S + k]!) dy2 = g;
           if (this.groupDownTabu[g]! <= t) {
-            if (da === NONE || dd < this.downDelta[da * S + k]!) ((da2 = da), (da = g));
+            if (da === NONE || dd < this.downDelta[da * S + k]!) { da2 = da; da = g; }
             else if (da2 === NONE || dd < this.downDelta[da2 * S + k]!) da2 = g;
           }
         }
         const ud = this.upDelta[g * S + k]!;
         if (ud < INF) {
-          if (uy === NONE || ud < this.upDelta[uy * S + k]!) ((uy2 = uy), (uy = g));
+          if (uy === NONE || ud < this.upDelta[uy * S + k]!) { uy2 = uy; uy = g; }
           else if (uy2 === NONE || ud < this.upDelta[uy2 * S + k]!) uy2 = g;
           if (this.groupUpTabu[g]! <= t) {
-            if (ua === NONE || ud < this.upDelta[ua * S + k]!) ((ua2 = ua), (ua = g));
+            if (ua === NONE || ud < this.upDelta[ua * S + k]!) { ua2 = ua; ua = g; }
             else if (ua2 === NONE || ud < this.upDelta[ua2 * S + k]!) ua2 = g;
           }
         }
       }
       const md = this.pairShift(k, da, da2, ua, ua2);
-      if (md < mDelta) ((mDelta = md), (mType = 2), (mA = this.pairA), (mB = this.pairB), (mStep = this.steps[k]!));
+      if (md < mDelta) { mDelta = md; mType = 2; mA = this.pairA; mB = this.pairB; mStep = this.steps[k]!; }
       const yd = this.pairShift(k, dy, dy2, uy, uy2);
-      if (yd < yDelta) ((yDelta = yd), (yType = 2), (yA = this.pairA), (yB = this.pairB), (yStep = this.steps[k]!));
+      if (yd < yDelta) { yDelta = yd; yType = 2; yA = this.pairA; yB = this.pairB; yStep = this.steps[k]!; }
     }
 
     if (yType === 0) {
@@ -600,7 +600,10 @@ export class CapacityTabuSearch {
     }
     const eps = 1e-12 * Math.max(1, Math.abs(this.bestE));
     if (this.E + yDelta < this.bestE - eps && yDelta < mDelta) {
-      ((mType = yType), (mDelta = yDelta), (mA = yA), (mB = yB), (mStep = yStep));
+      mType = yType;
+      mA = yA;
+      mB = yB;
+      mStep = yStep;
     }
     if (mType === 0) {
       this.kick(false);
@@ -623,7 +626,7 @@ export class CapacityTabuSearch {
   }
 
   /** Best shift of steps[k] from one of the two best donors to one of the two best receivers (distinct groups). */
-  private pairShift(k: number, a: number, a2: number, b: number, b2: number): number {
+  protected pairShift(k: number, a: number, a2: number, b: number, b2: number): number {
     const S = this.steps.length;
     if (a === NONE || b === NONE) return INF;
     if (a !== b) {
@@ -633,12 +636,12 @@ export class CapacityTabuSearch {
     }
     const d1 = b2 !== NONE ? this.downDelta[a * S + k]! + this.upDelta[b2 * S + k]! : INF;
     const d2 = a2 !== NONE ? this.downDelta[a2 * S + k]! + this.upDelta[b * S + k]! : INF;
-    if (d1 <= d2) ((this.pairA = a), (this.pairB = b2));
-    else ((this.pairA = a2), (this.pairB = b));
+    if (d1 <= d2) { this.pairA = a; this.pairB = b2; }
+    else { this.pairA = a2; this.pairB = b; }
     return Math.min(d1, d2);
   }
 
-  private isOnlyPoint(): boolean {
+  protected isOnlyPoint(): boolean {
     for (let g = 0; g < this.G; g++) if (this.cnt[g]! > 0 && this.cnt[g]! < this.inst.groupSize[g]!) return false;
     return countCapacityVectors(this.levels, this.K) === 1;
   }
@@ -650,7 +653,7 @@ export class CapacityTabuSearch {
    * every eighth failed kick (fourth under round-to, whose capacity moves do not connect every
    * capacity vector) starts over from random capacities instead.
    */
-  private kick(fresh: boolean): void {
+  protected kick(fresh: boolean): void {
     this.restarts++;
     this.sinceBest = 0;
     this.failedKicks++;
@@ -680,7 +683,7 @@ export class CapacityTabuSearch {
    * counts by at most W each, summing to zero, by a DP over groups on the running total; each
    * group's cost is its greedy shift cost, exact because groups do not interact.
    */
-  private reallocate(): boolean {
+  protected reallocate(): boolean {
     const { G, inst } = this;
     const W = this.reallocWindow;
     const R = 2 * W;
@@ -743,7 +746,7 @@ export class CapacityTabuSearch {
    * O(differences · group size) instead of a full O(Σ size²) reload (which still runs every 64th
    * kick to wash out rounding drift in the fields).
    */
-  private revertToBest(): void {
+  protected revertToBest(): void {
     const { x, bestX, n } = this;
     for (let i = 0; i < n; i++) if (x[i] === 1 && bestX[i] === 0) this.remove(i);
     for (let i = 0; i < n; i++) if (x[i] === 0 && bestX[i] === 1) this.add(i);
@@ -754,7 +757,7 @@ export class CapacityTabuSearch {
     this.recheckAt.fill(0);
   }
 
-  private randomStart(): Uint8Array {
+  protected randomStart(): Uint8Array {
     const { inst, rng } = this;
     const caps = new Int32Array(this.G);
     sampleCapacities(this.levels, this.K, () => rng.next(), caps);
@@ -774,7 +777,7 @@ export class CapacityTabuSearch {
   }
 
   /** One uniformly drawn feasible move (within-group swap, cross-group swap or capacity shift). */
-  private randomMove(): void {
+  protected randomMove(): void {
     const { inst, rng, x, n } = this;
     const isLevel = this.levels.isLevel;
     const offset = this.levels.offset;
@@ -810,7 +813,7 @@ export class CapacityTabuSearch {
     }
   }
 
-  private randomMember(g: number, state: number): number {
+  protected randomMember(g: number, state: number): number {
     const s = this.inst.groupStart[g]!;
     const C = this.inst.groupSize[g]!;
     const want = state === 1 ? this.cnt[g]! : C - this.cnt[g]!;

@@ -8,6 +8,7 @@ import { crossEntropyPerSample, topKCorrect } from '../metrics';
 import type { Batch } from '../data';
 import type { GatedModel } from '../prune/gatedModel';
 import { splitAtGroups, type BlockSplit } from './blockSplit';
+import { CancelledError } from '../errors';
 
 export interface GateLayout {
   /** Graph input name per group, in group order. */
@@ -163,7 +164,7 @@ export class BatchedEvaluator {
     for (const c of todo) (focus && agreesOutside(c.mask, focus.base, focus.free) ? inBlock : rest).push(c);
     const runAll = async (list: typeof todo, size: number, run: (masks: Uint8Array[]) => Promise<Float64Array>) => {
       for (let start = 0; start < list.length; start += size) {
-        if (this.o.signal?.aborted) throw this.o.signal.reason ?? new Error('aborted');
+        if (this.o.signal?.aborted) throw this.o.signal.reason ?? new CancelledError();
         const chunk = list.slice(start, start + size);
         const scores = await run(chunk.map((c) => c.mask));
         chunk.forEach((c, k) => {

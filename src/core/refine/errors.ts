@@ -1,12 +1,14 @@
-export type RefineErrorCode = 'bad-input' | 'bad-option' | 'unknown-group' | 'aborted';
+import { QuboPruneError } from '../errors';
 
-/** Bad input or options of the refinement stage, with a code callers can branch on. */
-export class RefineError extends Error {
-  constructor(
-    readonly code: RefineErrorCode,
-    message: string,
-  ) {
-    super(message);
+export type RefineErrorCode = 'bad-input' | 'bad-option' | 'unknown-group';
+
+/**
+ * Bad input or options of the refinement stage. Always internal: the pipeline derives them from
+ * the analysis and from settings the preset validator has already checked.
+ */
+export class RefineError extends QuboPruneError<RefineErrorCode> {
+  constructor(code: RefineErrorCode, message: string) {
+    super(code, message, 'internal');
     this.name = 'RefineError';
   }
 }

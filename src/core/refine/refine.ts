@@ -2,6 +2,7 @@
 // slots around the QUBO solution, on a chosen set of layers or on the whole network block by block.
 import { protes, type BlackBox, type ProtesProgress, type ProtesResult } from '../tt';
 import { RefineError } from './errors';
+import { CancelledError } from '../errors';
 import { partitionBlocks, pickLayers, swappableGroups } from './scopes';
 import { chooseSlots, encodeSlots, rankingKey, slotCapacity, type RefineGroup, type SlotForm } from './swapSlots';
 
@@ -71,7 +72,7 @@ export interface RefineOptions {
   hint?: Float64Array;
   hintWeight?: number;
   seed: number;
-  /** On abort: stops between batches and rejects with the signal's reason (a RefineError 'aborted' when it has none). */
+  /** On abort: stops between batches and rejects with the signal's reason (a CancelledError when it has none). */
   signal?: AbortSignal;
   onProgress?: (p: RefineProgress) => void;
 }
@@ -244,7 +245,7 @@ export async function refineMask(opts: RefineOptions): Promise<RefineResult> {
             if (bestRank > blockBestRank) {
               blockBestRank = bestRank;
               lastGainAt = unique;
-            } else if (unique - lastGainAt >= patience) inner.abort(new RefineError('aborted', 'block stopped: no gain within its patience'));
+            } else if (unique - lastGainAt >= patience) inner.abort(new CancelledError('block stopped: no gain within its patience'));
             // Iterations that only redrew cached masks add nothing to the chart.
             if (unique > reportedAt) {
               reportedAt = unique;
@@ -362,7 +363,7 @@ function resolve(o: RefineOptions): Resolved {
 }
 
 function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason ?? new RefineError('aborted', 'refinement aborted');
+  if (signal?.aborted) throw signal.reason ?? new CancelledError('refinement aborted');
 }
 
 /** Injective key of a 0/1 mask, 16 bits per character. */

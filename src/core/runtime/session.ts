@@ -4,14 +4,15 @@ import * as path from 'node:path';
 import './ortEnv';
 import * as ort from 'onnxruntime-node';
 import { OnnxModelError } from '../onnx/errors';
+import { QuboPruneError } from '../errors';
 
 export type ProviderChoice = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 export type ProviderName = 'cpu' | 'webgpu' | 'cuda';
 
-export class ProviderError extends Error {
-  readonly code = 'provider-unavailable';
+/** The chosen execution provider cannot start here: the user's choice or machine, so `input`. */
+export class ProviderError extends QuboPruneError<'provider-unavailable'> {
   constructor(message: string) {
-    super(message);
+    super('provider-unavailable', message, 'input');
     this.name = 'ProviderError';
   }
 }
@@ -40,6 +41,12 @@ export interface SessionOptions {
    * once can turn it off so large transient tensors go back to the system when freed.
    */
   memArena?: boolean;
+  /**
+   * Whether idle intra-op threads spin (onnxruntime's default: yes). Several sessions run in turn
+   * (recovery's teacher, training and validation sessions) must not: each pool's spinning threads
+   * take the cores the running session needs.
+   */
+  spinning?: boolean;
 }
 
 function providerConfig(p: ProviderName): ort.InferenceSession.ExecutionProviderConfig {
@@ -72,6 +79,7 @@ export async function openSession(model: Uint8Array | string, opts: SessionOptio
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     if (opts.memPattern === false) options.enableMemPattern = false;
     if (opts.memArena === false) options.enableCpuMemArena = false;
+    if (opts.spinning === false) options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     if (p === 'webgpu') prepareWebGpuEnvironment();
     try {
       const session =

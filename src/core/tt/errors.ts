@@ -1,18 +1,14 @@
-export type TtErrorCode =
-  | 'bad-shape'
-  | 'bad-option'
-  | 'bad-sample'
-  | 'infeasible'
-  | 'bad-values'
-  | 'aborted';
+import { QuboPruneError } from '../errors';
 
-/** Every problem raised by the TT tensor, sampler or optimiser, with a code callers can branch on. */
-export class TtError extends Error {
-  constructor(
-    readonly code: TtErrorCode,
-    message: string,
-  ) {
-    super(message);
+export type TtErrorCode = 'bad-shape' | 'bad-option' | 'bad-sample' | 'infeasible' | 'bad-values';
+
+/**
+ * Every problem raised by the TT tensor, sampler or optimiser. Always internal: the refinement
+ * stage builds every TT argument from settings that were validated before the run started.
+ */
+export class TtError extends QuboPruneError<TtErrorCode> {
+  constructor(code: TtErrorCode, message: string) {
+    super(code, message, 'internal');
     this.name = 'TtError';
   }
 }

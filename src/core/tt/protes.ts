@@ -2,6 +2,7 @@ import { Rng } from '../util/rng';
 import { Adam } from './adam';
 import { satisfies, type SamplingConstraint } from './constraint';
 import { TtError } from './errors';
+import { CancelledError } from '../errors';
 import { logLikelihoods, meanLogLikelihoodGradient } from './ttLikelihood';
 import { sampleTt } from './ttSampler';
 import { TtDistribution } from './ttTensor';
@@ -283,7 +284,7 @@ export async function protes(f: BlackBox, options: ProtesOptions): Promise<Prote
     return finish(iteration);
   } catch (err) {
     // An abort surfaces either as our own check or as whatever the black box throws on the signal.
-    if (best !== null && (o.signal?.aborted || (err instanceof TtError && err.code === 'aborted'))) {
+    if (best !== null && (o.signal?.aborted || err instanceof CancelledError)) {
       stopReason = 'aborted';
       return finish(trace.length);
     }
@@ -455,8 +456,8 @@ function toRow(x: ArrayLike<number>, n: Int32Array, what: string): Uint8Array {
   return row;
 }
 
-function abortError(): TtError {
-  return new TtError('aborted', 'The optimisation was aborted before any candidate was scored.');
+function abortError(): CancelledError {
+  return new CancelledError('the optimisation was aborted before any candidate was scored');
 }
 
 function yieldToEventLoop(): Promise<void> {

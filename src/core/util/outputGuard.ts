@@ -6,6 +6,7 @@
 import { linkSync, promises as fsp, readFileSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
+import { QuboPruneError } from '../errors';
 
 /**
  * A problem with an output path. Bad input, not a crash: the CLI exits 1 and the worker forwards
@@ -13,12 +14,9 @@ import * as path from 'node:path';
  * `output-unwritable`: the file cannot be written there; `output-busy`: another live run holds the
  * output's lock (outputLock.ts).
  */
-export class OutputError extends Error {
-  constructor(
-    readonly code: 'overwrite-source' | 'output-unwritable' | 'output-busy',
-    message: string,
-  ) {
-    super(message);
+export class OutputError extends QuboPruneError<'overwrite-source' | 'output-unwritable' | 'output-busy'> {
+  constructor(code: 'overwrite-source' | 'output-unwritable' | 'output-busy', message: string) {
+    super(code, message, 'input');
     this.name = 'OutputError';
   }
 }

@@ -4,18 +4,20 @@
 // size the file had when opened is ever read.
 import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync, statSync, lstatSync, type Stats } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
+import { QuboPruneError } from '../errors';
 
 export type FileReadProblem = 'missing' | 'directory' | 'not-regular' | 'too-large' | 'io';
 
-export class FileReadError extends Error {
+/** A user-named file that cannot be read as one; the path is the user's input, so the kind is `input`. */
+export class FileReadError extends QuboPruneError<FileReadProblem> {
   constructor(
-    readonly code: FileReadProblem,
+    code: FileReadProblem,
     readonly file: string,
     /** Says what the path is, without naming it ('a FIFO (named pipe)', 'missing', …), for callers' own messages. */
     readonly what: string,
     message: string,
   ) {
-    super(message);
+    super(code, message, 'input');
     this.name = 'FileReadError';
   }
 }

@@ -205,8 +205,10 @@ export const structureRules: RuleTable = {
         g = e.reshape(g, e.op1('Concat', [...lead, e.constI64([-1]), ...trail], { axis: 0 }));
         idx = e.reshape(idx, [-1]);
       }
-      // Constant indices (the gated model's gate → channel maps): contract with a constant
-      // one-hot matrix, an exact scatter-add that every execution provider runs as a MatMul.
+      // Constant indices (the gated model's gate → channel maps): an exact scatter-add built from
+      // constants sized by the indices, never by D. The gated model gathers every gated tensor's
+      // gates from one bank of all variables, so a [K, D] one-hot per gather would make the
+      // gradient model O(tensors × variables) — 4 GB for ResNet-101.
       const ints = constInts(ctx.model, indices);
       const D = ctx.shapes.get(data)?.[axis];
       if (!ints || typeof D !== 'number') {
@@ -215,18 +217,63 @@ export const structureRules: RuleTable = {
         const full = e.op1('Expand', [along, e.shape(g)]);
         return [e.op1('ScatterElements', [zerosF(ctx, e.shape(data)), full, g], { axis, reduction: 'add' })];
       }
-      const K = ints.length;
-      const oneHot = new Float32Array(K * D);
-      ints.forEach((v, k) => (oneHot[k * D + (v < 0 ? v + D : v)] += 1));
-      const M = e.constF32(oneHot, [K, D]);
-      if (axis === r - 1) return [e.op1('MatMul', [g, M])];
+      return [scatterConstant(ctx, g, ints.map((v) => (v < 0 ? v + D : v)), D, axis, r)];
+    },
+  },
+};
+
+/**
+ * Adjoint of a Gather with constant indices along `axis` of a rank-r tensor of size D there: dy
+ * (K positions on `axis`) summed into the positions it was gathered from. Repeated indices are
+ * first merged by a one-hot [K, U] MatMul (U = distinct indices); the U sums are then placed on
+ * the covered span [lo, hi] by a Gather with the inverse map (uncovered positions read a zero
+ * slab) and padded with zeros to D. Constants are O(K·U + span), not O(K·D).
+ */
+function scatterConstant(ctx: RuleContext, g: string, ints: number[], D: number, axis: number, r: number): string {
+  const { e } = ctx;
+  const K = ints.length;
+  const pos = new Map<number, number>();
+  for (const v of ints) if (!pos.has(v)) pos.set(v, pos.size);
+  const U = pos.size;
+  let merged = g;
+  if (U < K) {
+    const oneHot = new Float32Array(K * U);
+    ints.forEach((v, k) => (oneHot[k * U + pos.get(v)!] += 1));
+    const M = e.constF32(oneHot, [K, U]);
+    if (axis === r - 1) merged = e.op1('MatMul', [g, M]);
+    else {
       const perm = Array.from({ length: r }, (_, i) => i);
       perm.splice(axis, 1);
       perm.push(axis);
       const inv = new Array<number>(r);
       perm.forEach((p, i) => (inv[p] = i));
-      const moved = e.op1('MatMul', [e.op1('Transpose', [g], { perm }), M]);
-      return [e.op1('Transpose', [moved], { perm: inv })];
-    },
-  },
-};
+      merged = e.op1('Transpose', [e.op1('MatMul', [e.op1('Transpose', [g], { perm }), M])], { perm: inv });
+    }
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of pos.keys()) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const span = hi - lo + 1;
+  const order = [...pos.keys()];
+  let placed = merged;
+  if (!(span === U && order.every((v, i) => v === lo + i))) {
+    const inverse = Array.from({ length: span }, (_, j) => pos.get(lo + j) ?? U);
+    let source = merged;
+    if (span > U) {
+      const lead = axis > 0 ? [e.shapeSlice(merged, 0, axis)] : [];
+      const trail = axis < r - 1 ? [e.shapeSlice(merged, axis + 1)] : [];
+      const slab = zerosF(ctx, e.op1('Concat', [...lead, e.constI64([1]), ...trail], { axis: 0 }));
+      source = e.op1('Concat', [merged, slab], { axis });
+    }
+    placed = e.op1('Gather', [source, e.constI64(inverse)], { axis });
+  }
+  if (lo === 0 && span === D) return placed;
+  const pads = new Array<number>(2 * r).fill(0);
+  pads[axis] = lo;
+  pads[r + axis] = D - 1 - hi;
+  return e.op1('Pad', [placed, e.constI64(pads)]);
+}
+

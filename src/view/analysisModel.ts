@@ -2,6 +2,7 @@
 // model editor show. The document crosses a process boundary, so every field is checked and a
 // missing one degrades to "unknown" rather than breaking the views. No vscode import: the webview
 // bundles this file too, and tests run it in node.
+import { QuboPruneError } from '../core/errors';
 
 export interface LayerRow {
   node: string;
@@ -70,8 +71,12 @@ function first<T>(o: Obj, keys: string[], read: (v: unknown) => T | undefined): 
   return undefined;
 }
 
-export class AnalysisFormatError extends Error {
-  readonly code = 'bad-analysis';
+/** The worker's analysis document lacks what the views need: our own bug, not the user's. */
+export class AnalysisFormatError extends QuboPruneError<'bad-analysis'> {
+  constructor(message: string) {
+    super('bad-analysis', message, 'internal');
+    this.name = 'AnalysisFormatError';
+  }
 }
 
 export function normalizeAnalysis(doc: unknown): AnalysisView {
