@@ -3,10 +3,12 @@
 // on Fisher scores), and the channel-count objective (Hybrid at a sparsity found by bisection so
 // that its MACs equal the budgeted result's). Every mask goes through the pipeline's own stages:
 // prepareImportance (analysis, calibration, importance), selectMask, exportPruned, evaluateModel.
-//   npm run bench:budget [-- --models dncnn,halfunet,unet,classifier,resnet18,mobilenet_v2,resnet50] [--budgets 0.7,0.5,0.3]
+//   npm run bench:budget [-- --models dncnn,halfunet,unet,classifier,resnet18,mobilenet_v2,resnet50] [--budgets 0.7,0.5,0.3] [--search-ms 1000]
+// Results are written after every model, merged with the models already in the results file, so
+// a killed run loses only the model it was on and `--models` resumes or redoes single models.
 // Classifiers run on test/fixtures/cls at 32×32. The zoo classifiers' weights are not trained on
-// those labels, so for them the quality column is top-1 agreement with the original model.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// those labels, so for them quality is fidelity to the original model (bench/budget/fidelity.ts).
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SETTINGS, mergeSettings } from '../src/core/presets';
@@ -16,9 +18,9 @@ import { selectionBudget } from '../src/core/pipeline/costBudget';
 import { costModel, predictCost } from '../src/core/prune/cost';
 import { exportPruned } from '../src/core/prune/physicalExport';
 import { evaluateModel } from '../src/core/pipeline/evaluateModel';
-import { firstSamples, type DataSplit } from '../src/core/data';
-import { openSession, ort } from '../src/core/runtime/session';
 import type { StageName } from '../src/protocol';
+import { classifierOutputs, distinctTop1, fidelity } from './budget/fidelity';
+import { budgetCharts, budgetMarkdown, mergeRuns, type BudgetResults, type ModelRun, type Row, type Variant } from './budget/report';
 
 const ROOT = path.join(__dirname, '..');
 const FIX = path.join(ROOT, 'test', 'fixtures');
@@ -27,13 +29,18 @@ const { values } = parseArgs({
   options: {
     models: { type: 'string', default: 'dncnn,halfunet,unet,classifier,resnet18,mobilenet_v2,resnet50' },
     budgets: { type: 'string', default: '0.7,0.5,0.3' },
-    'search-ms': { type: 'string', default: '1500' },
+    // What users get: the balanced preset's search time.
+    'search-ms': { type: 'string', default: String(DEFAULT_SETTINGS.searchTimeMs) },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'out', 'budget.json') },
     md: { type: 'string', default: path.join(ROOT, 'docs', 'bench', 'budget.md') },
+    // Redraws the Markdown and charts from the results file without running anything.
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const budgets = values.budgets!.split(',').map(Number);
 const searchMs = Number(values['search-ms']);
+if (budgets.some((b) => !(b > 0 && b <= 1))) throw new Error(`--budgets must be ratios in (0, 1], got '${values.budgets}'`);
+if (!(searchMs > 0)) throw new Error(`--search-ms must be a positive number, got '${values['search-ms']}'`);
 
 const MODELS: Record<string, { file: string; data: string; zoo: boolean }> = {
   dncnn: { file: path.join(FIX, 'dncnn.onnx'), data: path.join(FIX, 'data'), zoo: false },
@@ -44,54 +51,13 @@ const MODELS: Record<string, { file: string; data: string; zoo: boolean }> = {
   mobilenet_v2: { file: path.join(ZOO, 'mobilenet_v2.trained.onnx'), data: path.join(FIX, 'cls'), zoo: true },
   resnet50: { file: path.join(ZOO, 'resnet50.trained.onnx'), data: path.join(FIX, 'cls'), zoo: true },
 };
+const requested = values.models!.split(',');
+for (const name of requested) if (!MODELS[name]) throw new Error(`unknown model '${name}'; known: ${Object.keys(MODELS).join(', ')}`);
 
-interface Variant {
-  macsRatio: number;
-  paramsRatio: number;
-  /** PSNR (dB), accuracy, or top-1 agreement with the original (zoo classifiers). */
-  quality: number;
-  seconds: number;
-  sparsity?: number;
-}
-
-interface Row {
-  model: string;
-  budget: number;
-  metric: 'psnr' | 'accuracy' | 'agreement';
-  original: number;
-  hybrid: Variant;
-  fisher: Variant;
-  channelCount: Variant;
-  /** Search wall time to its best point and its iterations (Hybrid under the budget). */
-  searchBestMs: number | null;
-  iterations: number | null;
-  metWithin2pct: boolean;
-}
-
-/** Top-1 of every test sample under a model. */
-async function top1(bytes: Uint8Array, split: DataSplit): Promise<Int32Array> {
-  const s = await openSession(bytes, { provider: 'cpu' });
-  try {
-    const batch = await firstSamples(split, split.count);
-    const [, c, h, w] = batch.shape as [number, number, number, number];
-    const per = c * h * w;
-    const out = new Int32Array(batch.shape[0]!);
-    for (let i = 0; i < out.length; i++) {
-      const y = (await s.session.run({ [s.session.inputNames[0]!]: new ort.Tensor('float32', batch.input.subarray(i * per, (i + 1) * per), [1, c, h, w]) }))[s.session.outputNames[0]!]!.data as Float32Array;
-      let best = 0;
-      for (let k = 1; k < y.length; k++) if (y[k]! > y[best]!) best = k;
-      out[i] = best;
-    }
-    return out;
-  } finally {
-    await s.session.release();
-  }
-}
-
-async function benchModel(name: string): Promise<Row[]> {
-  const m = MODELS[name];
-  if (!m) throw new Error(`unknown model '${name}'; known: ${Object.keys(MODELS).join(', ')}`);
-  const settings = mergeSettings(DEFAULT_SETTINGS, { provider: 'cpu', samples: 8, patch: 32, searchTimeMs: searchMs, refine: { scope: 'off' }, recover: null });
+async function benchModel(name: string): Promise<ModelRun> {
+  const m = MODELS[name]!;
+  // torchvision weights expect ImageNet-normalised inputs, as a user pruning them would configure.
+  const settings = mergeSettings(DEFAULT_SETTINGS, { provider: 'cpu', samples: 8, patch: 32, searchTimeMs: searchMs, refine: { scope: 'off' }, recover: null, ...(m.zoo ? { normalize: 'imagenet' as const } : {}) });
   const noop = () => {};
   const stage = async <T>(_n: StageName, fn: () => Promise<T>) => fn();
   const t0 = performance.now();
@@ -101,36 +67,42 @@ async function benchModel(name: string): Promise<Row[]> {
   const costs = costModel(model, deps, a.shapes);
   const original = a.layers.totals;
   const originalBytes = model.toBytes();
-  const refTop1 = m.zoo ? await top1(originalBytes, data.test) : null;
+  const reference = m.zoo ? await classifierOutputs(originalBytes, data.test) : null;
   const metric: Row['metric'] = task === 'denoise' ? 'psnr' : m.zoo ? 'agreement' : 'accuracy';
-  const quality = async (keep: Uint8Array): Promise<number> => {
+  const quality = async (keep: Uint8Array): Promise<{ quality: number; kl?: number }> => {
     const bytes = keep.length ? exportPruned(model, deps, keep).toBytes() : originalBytes;
-    if (refTop1) {
-      const t = await top1(bytes, data.test);
-      let same = 0;
-      for (let i = 0; i < t.length; i++) same += t[i] === refTop1[i] ? 1 : 0;
-      return same / t.length;
+    if (reference) {
+      const f = fidelity(reference, await classifierOutputs(bytes, data.test));
+      return { quality: f.agreement, kl: f.kl };
     }
     const r = await evaluateModel(bytes, data.test, task, 'cpu');
-    return (task === 'denoise' ? r.psnr : r.accuracy)!;
+    const q = task === 'denoise' ? r.psnr : r.accuracy;
+    if (q === undefined) throw new Error(`${name}: evaluateModel gave no ${task === 'denoise' ? 'PSNR' : 'accuracy'}`);
+    return { quality: q };
   };
-  const originalQuality = await quality(new Uint8Array(0));
-  console.log(`${name}: ${deps.groups.length} groups, ${deps.variables.length} channels, ${original.macs} MACs; prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const originalQuality = (await quality(new Uint8Array(0))).quality;
+  const prepareSeconds = (performance.now() - t0) / 1000;
+  const referenceClasses = reference ? distinctTop1(reference) : undefined;
+  console.log(`${name}: ${deps.groups.length} groups, ${deps.variables.length} channels, ${original.macs} MACs; prepared in ${prepareSeconds.toFixed(1)} s${reference ? `; the original predicts ${referenceClasses} distinct classes on ${reference.length} test images` : ''}`);
   const base = { sparsity: settings.sparsity, alpha: settings.alpha, beta: settings.beta, similarity: settings.similarity, jointFisher: settings.gamma, floor: settings.floor, roundTo: settings.roundTo, seed: settings.seed, searchTimeMs: searchMs };
   const variant = async (sel: Selection, seconds: number, sparsity?: number): Promise<Variant> => {
     const c = predictCost(model, deps, a.shapes, sel.keep);
-    return { macsRatio: c.macs / original.macs, paramsRatio: c.params / original.params, quality: await quality(sel.keep), seconds, ...(sparsity !== undefined ? { sparsity } : {}) };
+    return { macsRatio: c.macs / original.macs, paramsRatio: c.params / original.params, ...(await quality(sel.keep)), seconds, ...(sparsity !== undefined ? { sparsity } : {}) };
   };
+  const show = (v: Variant) => `${v.macsRatio.toFixed(4)} → ${v.quality.toFixed(4)}${v.kl !== undefined ? ` (KL ${v.kl.toFixed(4)})` : ''}`;
   const rows: Row[] = [];
   for (const ratio of budgets) {
     const budget = selectionBudget({ kind: 'macs', limit: ratio }, costs);
     let t = performance.now();
     const hybridSel = await selectMask(imp.scores, imp.terms, { ...base, method: 'hybrid', budget });
-    const hybrid = await variant(hybridSel, (performance.now() - t) / 1000);
+    const hybridSeconds = (performance.now() - t) / 1000;
+    const hybrid = await variant(hybridSel, hybridSeconds);
     t = performance.now();
-    const fisher = await variant(await selectMask(imp.scores, imp.terms, { ...base, method: 'fisher', budget }), (performance.now() - t) / 1000);
+    const fisherSel = await selectMask(imp.scores, imp.terms, { ...base, method: 'fisher', budget });
+    const fisher = await variant(fisherSel, (performance.now() - t) / 1000);
     // Channel-count objective at the same MACs: bisection on the sparsity, every probe with the
     // full search time (a shorter search lands elsewhere); the probe closest to the target wins.
+    // The search is time-bounded, so a probe's MACs are not exactly monotone in the sparsity.
     const target = hybrid.macsRatio * original.macs;
     let lo = 0;
     let hi = 0.99;
@@ -152,6 +124,7 @@ async function benchModel(name: string): Promise<Row[]> {
       budget: ratio,
       metric,
       original: originalQuality,
+      ...(referenceClasses !== undefined ? { referenceClasses } : {}),
       hybrid,
       fisher,
       channelCount,
@@ -159,46 +132,53 @@ async function benchModel(name: string): Promise<Row[]> {
       iterations: hybridSel.search?.iterations ?? null,
       metWithin2pct: [hybrid, fisher].every((v) => v.macsRatio <= ratio * (1 + 1e-9) && v.macsRatio >= ratio * 0.98),
     };
-    console.log(`  MACs ${ratio}: hybrid ${hybrid.macsRatio.toFixed(4)} → ${hybrid.quality.toFixed(4)}, fisher ${fisher.macsRatio.toFixed(4)} → ${fisher.quality.toFixed(4)}, channel count (s = ${closest!.sparsity.toFixed(3)}) ${channelCount.macsRatio.toFixed(4)} → ${channelCount.quality.toFixed(4)}; best after ${row.searchBestMs?.toFixed(0)} ms`);
+    console.log(`  MACs ${ratio}: hybrid ${show(hybrid)} in ${hybridSeconds.toFixed(2)} s, fisher ${show(fisher)}, channel count (s = ${closest!.sparsity.toFixed(3)}) ${show(channelCount)}; best after ${row.searchBestMs?.toFixed(0)} ms`);
     rows.push(row);
   }
-  return rows;
+  return { model: name, prepareSeconds, seconds: (performance.now() - t0) / 1000, testSamples: data.test.count, rows };
 }
 
-function markdown(rows: Row[], seconds: number): string {
-  const q = (r: Row, v: number) => (r.metric === 'psnr' ? `${v.toFixed(2)} dB` : `${(100 * v).toFixed(1)}%`);
-  const L: string[] = [];
-  L.push('# MAC budgets: Hybrid QUBO vs greedy Fisher vs the channel-count objective', '');
-  L.push(`Generated by \`npm run bench:budget\` (bench/budget.ts) in ${(seconds / 60).toFixed(1)} min on the 2-core CPU machine; raw numbers in \`bench/out/budget.json\`.`, '');
-  L.push(
-    'Per model: one calibration (8 samples, 32×32 crops; denoisers on `test/fixtures/data`, classifiers on `test/fixtures/cls`), then per MAC budget: **Hybrid** = the default objective under the budget (`selectMask` with `budget`, search ' +
-      `${searchMs} ms); **Fisher** = greedy Fisher under the same budget (knapsack-ratio fill, \`budgetStart\` on Fisher scores); **count** = the Hybrid objective with a channel-count constraint, its sparsity found by bisection (8 probes, each with the full search) so that its MACs match Hybrid's; the probe closest to Hybrid's MACs is shown, with its sparsity. ` +
-      'MACs are counted on the exported model (`predictCost`, equal to counting the file). Quality on the test split: PSNR for denoisers, top-1 accuracy for the fixture classifier, and for the torchvision classifiers (weights not trained on these labels) top-1 agreement with the unpruned model. No refinement, no recovery.',
-    '',
-  );
-  L.push('| Model | Budget | Original | Hybrid MACs | Hybrid | Fisher MACs | Fisher | Count MACs | Count | Count sparsity | Search best at |', '|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    L.push(`| ${r.model} | ${r.budget} | ${q(r, r.original)} | ${(100 * r.hybrid.macsRatio).toFixed(2)}% | ${q(r, r.hybrid.quality)} | ${(100 * r.fisher.macsRatio).toFixed(2)}% | ${q(r, r.fisher.quality)} | ${(100 * r.channelCount.macsRatio).toFixed(2)}% | ${q(r, r.channelCount.quality)} | ${r.channelCount.sparsity!.toFixed(3)} | ${r.searchBestMs === null ? '–' : `${r.searchBestMs.toFixed(0)} ms`} |`);
-  }
-  const met = rows.filter((r) => r.metWithin2pct).length;
-  const better = (pick: (r: Row) => Variant) => rows.filter((r) => r.hybrid.quality > pick(r).quality + 1e-12).length;
-  const worse = (pick: (r: Row) => Variant) => rows.filter((r) => r.hybrid.quality < pick(r).quality - 1e-12).length;
-  L.push('');
-  L.push(`Budget met within 2% (Hybrid and Fisher in [0.98·budget, budget]): **${met} of ${rows.length}**. Hybrid better / worse than greedy Fisher at the same budget: ${better((r) => r.fisher)} / ${worse((r) => r.fisher)}; than the channel-count objective at equal MACs: ${better((r) => r.channelCount)} / ${worse((r) => r.channelCount)} of ${rows.length}.`, '');
-  return L.join('\n');
+function readPrevious(file: string): ModelRun[] {
+  if (!existsSync(file)) return [];
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as Partial<BudgetResults>;
+  if (!Array.isArray(prev.models)) throw new Error(`${file} is not a budget results file of this version (no 'models'); move it away to start afresh`);
+  if (prev.searchMs !== searchMs) throw new Error(`${file} holds results with a ${prev.searchMs} ms search; rerun with --search-ms ${prev.searchMs} to add models, or move it away to start afresh`);
+  return prev.models;
+}
+
+/** Writes through a temporary file, so a kill mid-write keeps the previous results whole. */
+function writeAtomic(file: string, data: string | Buffer): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+function save(models: ModelRun[]): BudgetResults {
+  const res: BudgetResults = { generated: new Date().toISOString(), searchMs, defaultSearchMs: DEFAULT_SETTINGS.searchTimeMs, models };
+  writeAtomic(values.out!, JSON.stringify(res, null, 1) + '\n');
+  const charts = budgetCharts(res);
+  for (const c of charts) writeAtomic(path.join(path.dirname(values.md!), c.file), c.png);
+  writeAtomic(values.md!, budgetMarkdown(res, charts));
+  return res;
 }
 
 async function main(): Promise<void> {
+  let models = readPrevious(values.out!);
+  if (values['report-only']) {
+    if (!models.length) throw new Error(`--report-only: no results in ${values.out}`);
+    save(models);
+    console.log(`redrew ${values.md} from ${values.out}`);
+    return;
+  }
   const t0 = performance.now();
-  const rows: Row[] = [];
-  for (const name of values.models!.split(',')) rows.push(...(await benchModel(name)));
-  const seconds = (performance.now() - t0) / 1000;
-  mkdirSync(path.dirname(values.out!), { recursive: true });
-  writeFileSync(values.out!, JSON.stringify({ generated: new Date().toISOString(), seconds, searchMs, rows }, null, 1) + '\n');
-  mkdirSync(path.dirname(values.md!), { recursive: true });
-  writeFileSync(values.md!, markdown(rows, seconds));
-  console.log(`wrote ${values.out} and ${values.md} in ${seconds.toFixed(0)} s`);
-  if (rows.some((r) => !r.metWithin2pct)) process.exitCode = 1;
+  for (const name of requested) {
+    models = mergeRuns(models, [await benchModel(name)], Object.keys(MODELS));
+    save(models);
+    console.log(`  saved ${values.out} and ${values.md} (${models.map((m) => m.model).join(', ')})`);
+  }
+  console.log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  if (models.some((m) => m.rows.some((r) => !r.metWithin2pct))) process.exitCode = 1;
 }
 
 void main();

@@ -280,8 +280,8 @@ function childError(o: ChildOutcome, timeoutS: number): string {
 
 async function importanceStep(entry: ManifestEntry, file: string, dataRoot: string, timeoutS: number): Promise<NonNullable<ModelResult['importance']>> {
   const size = entry.input[2]!;
-  // Segmentation outputs are maps with 21 class channels: the only rank-4 loss the pipeline has is
-  // a denoiser's MSE against the input image, so they run on the denoising photographs.
+  // Segmentation needs no labels (per-pixel cross-entropy against the unpruned model's own argmax):
+  // any photographs serve, here the denoising fixtures' clean images.
   const data = entry.task === 'classify' ? classifierData(dataRoot, size) : path.join(ROOT, 'test', 'fixtures', 'data');
   const json = path.join(dataRoot, `${entry.name}.importance.json`);
   const args = [CLI, 'importance', file, '--data', data, '--samples', String(importanceSamples(size)), '--patch', String(size), '--provider', 'cpu', '--json', json];

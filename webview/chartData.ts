@@ -1,5 +1,5 @@
 // Data of the report's charts, apart from chart.js so it is tested in node.
-import type { GroupCapacity, RefineMetric, RunSummary } from '../src/core/pipeline/events';
+import type { GroupCapacity, RecoverPoint, RefineMetric, RunSummary } from '../src/core/pipeline/events';
 import { shortLabel } from '../src/view/analysisModel';
 import type { RunViewState } from '../src/view/panelState';
 import { energySeries } from './render';
@@ -73,4 +73,19 @@ export function paretoFront<T>(points: readonly T[], x: (p: T) => number, y: (p:
   const front: T[] = [];
   for (const p of sorted) if (!front.length || y(p) > y(front[front.length - 1]!)) front.push(p);
   return front;
+}
+
+/** The recovery curve: training loss per step, and the validation metric where it was measured. */
+export function recoverSeries(points: readonly RecoverPoint[]): { loss: { x: number; y: number }[]; validation: { x: number; y: number }[] } {
+  return {
+    // A log axis cannot show a zero loss (a model that already matches its teacher): such steps are left out.
+    loss: points.filter((p) => Number.isFinite(p.loss) && p.loss > 0).map((p) => ({ x: p.step, y: p.loss })),
+    validation: points.flatMap((p) => (p.validation !== undefined && Number.isFinite(p.validation) ? [{ x: p.step, y: p.validation }] : [])),
+  };
+}
+
+/** The recovery chart's right axis: the validation metric recovery keeps its best checkpoint by. */
+export function recoverAxisTitle(points: readonly RecoverPoint[], summary?: RunSummary): string {
+  const metric = points[0]?.metric ?? summary?.recovery?.metric;
+  return metric === 'psnr' ? 'validation PSNR (dB)' : metric === 'accuracy' ? 'validation accuracy' : 'validation metric';
 }

@@ -54,8 +54,12 @@ export interface GroupedBarInput {
 export interface CurveInput {
   xTitle: string;
   yTitle: string;
-  series: { label: string; color: string; dashed?: boolean }[];
+  /** `axis: 'y2'` draws a series against a second y axis on the right (`y2Title`). */
+  series: { label: string; color: string; dashed?: boolean; axis?: 'y' | 'y2' }[];
   xLog?: boolean;
+  yLog?: boolean;
+  /** Title of the right-hand axis; it exists only when a series uses it. */
+  y2Title?: string;
 }
 
 export type SweepConfig = ChartConfiguration<'line', SweepPoint[]>;
@@ -252,6 +256,7 @@ export function curveChart(input: CurveInput, theme: ChartTheme): CurveConfig {
         borderWidth: i ? 2 : 1.5,
         borderDash: s.dashed ? [5, 3] : [],
         tension: 0,
+        yAxisID: s.axis ?? 'y',
       })),
     },
     options: {
@@ -263,7 +268,11 @@ export function curveChart(input: CurveInput, theme: ChartTheme): CurveConfig {
       plugins: { legend: { display: input.series.length > 1, labels: { color: theme.fg, boxWidth: 12 } }, tooltip: { enabled: true } },
       scales: {
         x: { type: input.xLog ? 'logarithmic' : 'linear', title: { display: true, text: input.xTitle, color: theme.fg }, ticks: { color: theme.fg, maxTicksLimit: 6 }, grid: { color: theme.grid } },
-        y: { type: 'linear', title: { display: true, text: input.yTitle, color: theme.fg }, ticks: { color: theme.fg, maxTicksLimit: 6 }, grid: { color: theme.grid } },
+        y: { type: input.yLog ? 'logarithmic' : 'linear', title: { display: true, text: input.yTitle, color: theme.fg }, ticks: { color: theme.fg, maxTicksLimit: 6 }, grid: { color: theme.grid } },
+        // The second axis has its own scale; its grid would cross the first's, so it draws none.
+        ...(input.series.some((s) => s.axis === 'y2')
+          ? { y2: { type: 'linear' as const, position: 'right' as const, title: { display: true, text: input.y2Title ?? '', color: theme.fg }, ticks: { color: theme.fg, maxTicksLimit: 6 }, grid: { drawOnChartArea: false } } }
+          : {}),
       },
     },
   };

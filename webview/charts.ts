@@ -1,12 +1,12 @@
-// The report panel's charts: the solver's energy trace and the refinement curve (Live tab), kept
-// channels per layer before and after (Layers tab), and the metric against params and MACs for
-// every method of a comparison (Compare tab). Configurations come from chartSpecs.ts, shared with
+// The report panel's charts: the solver's energy trace, the refinement curve and the recovery
+// curve (Live tab), kept channels per layer before and after (Layers tab), and the metric against
+// params and MACs for every method of a comparison (Compare tab). Configurations come from chartSpecs.ts, shared with
 // the benchmark PNGs; colours from VS Code's theme variables, read when a chart is made and again
 // when the theme changes (the body's class changes).
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Title, Tooltip } from 'chart.js';
 import type { RunViewState } from '../src/view/panelState';
 import { formatCount } from '../src/view/analysisModel';
-import { comparePoints, energyPoints, keptBars, paretoFront, refineAxisTitle, yRange, type ComparePoint } from './chartData';
+import { comparePoints, energyPoints, keptBars, paretoFront, recoverAxisTitle, recoverSeries, refineAxisTitle, yRange, type ComparePoint } from './chartData';
 import { curveChart, groupedBarChart, sweepChart, type ChartTheme, type SweepSeries } from './chartSpecs';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Title, Tooltip);
@@ -65,6 +65,7 @@ function paretoSeries(points: readonly ComparePoint[], x: (p: ComparePoint) => n
 export class ReportCharts {
   private energy?: Chart<'line', { x: number; y: number }[]>;
   private refine?: Chart<'line', { x: number; y: number }[]>;
+  private recover?: Chart<'line', { x: number; y: number }[]>;
   private kept?: AnyChart;
   private keptKey = '';
   private pareto: AnyChart[] = [];
@@ -95,6 +96,30 @@ export class ReportCharts {
     (scales.y as { title: { text: string } }).title.text = refineAxisTitle(s);
     this.energy.update('none');
     this.refine.update('none');
+    this.recoverChart(s, p);
+  }
+
+  /** Recovery fine-tuning: training loss (log scale, left) and the validation metric (right) per step. */
+  private recoverChart(s: RunViewState | undefined, p: Palette): void {
+    this.recover ??= new Chart(
+      this.canvas('recover-chart'),
+      curveChart({ xTitle: 'training step', yTitle: 'training loss (log scale)', yLog: true, y2Title: 'validation metric', series: [{ label: 'training loss', color: p.a }, { label: 'validation', color: p.b, axis: 'y2' }] }, p),
+    );
+    const points = s?.recover ?? [];
+    const { loss, validation } = recoverSeries(points);
+    const [lossSet, valSet] = this.recover.data.datasets;
+    lossSet!.data = loss;
+    valSet!.data = validation;
+    lossSet!.pointRadius = loss.length <= 2 ? 3 : 0;
+    // Validation runs every few steps: markers show where it was measured.
+    valSet!.pointRadius = 3;
+    const scales = this.recover.options.scales!;
+    (scales.y2 as { title: { text: string } }).title.text = recoverAxisTitle(points, s?.summary);
+    const range = yRange(validation.map((pt) => pt.y), points[0]?.metric ?? s?.summary?.recovery?.metric);
+    scales.y2!.min = range?.min;
+    scales.y2!.max = range?.max;
+    (scales.y as { ticks: { callback?: (v: number | string) => string } }).ticks.callback = (v) => Number(v).toExponential(0);
+    this.recover.update('none');
   }
 
   /** Kept channels per layer: rebuilt only when the run's groups change (they arrive once, with the result). */
@@ -152,8 +177,8 @@ export class ReportCharts {
 
   /** Rebuilds every chart with the current theme's colours. */
   retheme(s: RunViewState | undefined): void {
-    for (const c of [this.energy, this.refine, this.kept, ...this.pareto]) c?.destroy();
-    this.energy = this.refine = undefined;
+    for (const c of [this.energy, this.refine, this.recover, this.kept, ...this.pareto]) c?.destroy();
+    this.energy = this.refine = this.recover = undefined;
     this.kept = undefined;
     this.pareto = [];
     this.keptKey = this.paretoKey = '';

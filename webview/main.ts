@@ -4,6 +4,7 @@
 import type { PanelRequest } from '../src/view/panelMessages';
 import { ReportCharts } from './charts';
 import { renderClock, renderEmptyReport, renderModel, renderModelActions, renderReportSections, reportSkeleton } from './render';
+import { alternativeFromButton, showsRecoverChart } from './results';
 import { choosePreset, reduce, restoreState, selectTab, shownPreset, shownTab, toggleSort, type ViewKind, type WebviewState } from './state';
 import { activeTab, dropdownValue, registerToolkit, showTab } from './toolkit';
 
@@ -52,6 +53,7 @@ function renderReport(): void {
   $('tabs-box').hidden = !s;
   // A comparison has no search trace of its own and no refinement: empty axes would only puzzle.
   $('charts').hidden = !!s?.compareOnly;
+  $('recover-chart-box').hidden = !showsRecoverChart(s);
   $('kept-chart-box').hidden = !s?.summary || !!s.summary.compareOnly;
   $('pareto-charts').hidden = !s?.summary?.comparison?.length;
   $('log-section').hidden = !s;
@@ -99,7 +101,8 @@ function commit(next: WebviewState): void {
 
 window.addEventListener('message', (e: MessageEvent<unknown>) => commit(reduce(state, e.data)));
 
-const ACTIONS: Record<string, () => PanelRequest> = {
+/** Each button action's request; `el` is the button, for actions that carry data (which alternative). */
+const ACTIONS: Record<string, (el: HTMLElement) => PanelRequest | undefined> = {
   cancel: () => ({ type: 'cancel' }),
   'reveal-output': () => ({ type: 'reveal-output' }),
   'open-markdown': () => ({ type: 'open-markdown' }),
@@ -109,14 +112,18 @@ const ACTIONS: Record<string, () => PanelRequest> = {
     return preset ? { type: 'model-command', command: 'prune-with-preset', preset } : { type: 'model-command', command: 'prune-with-preset' };
   },
   'model-analyze': () => ({ type: 'model-command', command: 'analyze' }),
+  'flag-alternative': (el) => {
+    const alt = alternativeFromButton({ ...(el.dataset.preset !== undefined ? { preset: el.dataset.preset } : {}), ...(el.dataset.sparsity !== undefined ? { sparsity: el.dataset.sparsity } : {}) });
+    return alt ? { type: 'flag-alternative', ...alt } : undefined;
+  },
 };
 
 document.addEventListener('click', (e) => {
   const target = e.target as HTMLElement;
   const button = target.closest<HTMLElement>('[data-action]');
   if (button) {
-    const req = ACTIONS[button.dataset.action ?? ''];
-    if (req) vscode.postMessage(req());
+    const req = ACTIONS[button.dataset.action ?? '']?.(button);
+    if (req) vscode.postMessage(req);
     return;
   }
   const header = target.closest<HTMLElement>('[data-sort-key]');

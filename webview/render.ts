@@ -6,12 +6,12 @@ import type { GroupCapacity, MetricSet, RunSummary } from '../src/core/pipeline/
 import { describeLock, formatCount, lockedSummary, normalizeAnalysis, type AnalysisView } from '../src/view/analysisModel';
 import type { ModelViewState, RunViewState } from '../src/view/panelState';
 import { describeClock, formatShape, runClock } from '../src/view/runClock';
+import { esc } from './html';
+import { renderBudget, renderFlagBanner, renderLatency, renderRecovery } from './results';
 import { sortRows, type SortSpec } from './state';
 import { button, dataGrid, dropdown, panels, progressRing, type GridColumn } from './toolkit';
 
-export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { esc };
 
 export function basename(p: string): string {
   const parts = p.split(/[\\/]/);
@@ -97,8 +97,13 @@ function change(before: number, after: number, row: MetricRow): string {
 export function describeEvaluation(sum: RunSummary): string {
   const e = sum.evaluation;
   if (!e) return 'Measured on the test split (this report predates the note of its size).';
-  const what = e.patch ? `${e.samples} crop${e.samples === 1 ? '' : 's'} of ${e.patch[0]}×${e.patch[1]}` : 'whole images';
-  return `Measured on the ${e.split} split: ${e.images} image${e.images === 1 ? '' : 's'}, ${what}. MACs and latency at input ${formatShape(e.inputShape)}.`;
+  // Newer runs say how the test images were measured (whole, tiled) and what calibration scored.
+  const what = e.test ?? (e.patch ? `${e.samples} crop${e.samples === 1 ? '' : 's'} of ${e.patch[0]}×${e.patch[1]}` : 'whole images');
+  const calib = e.calibration ? ` Calibration and refinement on ${e.calibration}.` : '';
+  // Latency is timed at the model's real input size, which may differ from the analysed one.
+  const timedAt = sum.before.latency?.inputShape;
+  const shapes = timedAt && formatShape(timedAt) !== formatShape(e.inputShape) ? `MACs at input ${formatShape(e.inputShape)}, latency at ${formatShape(timedAt)}` : `MACs and latency at input ${formatShape(e.inputShape)}`;
+  return `Measured on the ${e.split} split: ${e.images} image${e.images === 1 ? '' : 's'}, ${what}.${calib} ${shapes}.`;
 }
 
 function macsLabel(sum: RunSummary): string {
@@ -108,7 +113,9 @@ function macsLabel(sum: RunSummary): string {
 export function renderMetrics(sum: RunSummary): string {
   const refined = sum.beforeRefine !== undefined;
   const head = `<tr><th>Metric</th><th>Before</th>${refined ? '<th>QUBO only</th>' : ''}<th>After</th><th>Change</th></tr>`;
-  const rows = METRIC_ROWS.filter((r) => sum.before[r.key] !== undefined && sum.after[r.key] !== undefined)
+  // The latency table below has the batch-1 median with its spread; one row here would repeat it.
+  const timed = sum.before.latency !== undefined && sum.after.latency !== undefined;
+  const rows = METRIC_ROWS.filter((r) => sum.before[r.key] !== undefined && sum.after[r.key] !== undefined && !(timed && r.key === 'latencyMs'))
     .map((r) => {
       const b = sum.before[r.key] as number;
       const a = sum.after[r.key] as number;
@@ -196,6 +203,7 @@ export function reportSkeleton(activeTab: string): string {
         label: 'Live',
         body: `<div class="tab-body"><h2>Stages</h2><div id="stages"></div>
 <div class="charts" id="charts">${chart('energy-chart', 'Solver energy', 'QUBO energy per iteration')}${chart('refine-chart', 'Refinement (best and elite mean)', 'refinement metric per evaluation')}</div>
+<div id="recover-chart-box">${chart('recover-chart', 'Recovery fine-tuning (training loss and validation metric)', 'training loss and validation metric per recovery step', ' wide')}</div>
 <h2>Per-layer capacity (kept / total)</h2><div id="capacities"></div></div>`,
       },
       { id: 'results', label: 'Results', body: '<section class="tab-body" id="results"></section>' },
@@ -211,6 +219,7 @@ export function reportSkeleton(activeTab: string): string {
   return `<main id="report">
 <header id="header"></header>
 <div id="actions" class="actions"></div>
+<div id="flags"></div>
 <div id="empty"></div>
 <div id="tabs-box">${tabs}</div>
 <section id="log-section"><h2>Log</h2><div id="log" class="log" tabindex="0"></div></section>
@@ -230,7 +239,12 @@ export function renderReportSections(s: RunViewState, highlight?: string, sort?:
     header: renderHeader(s),
     stages: renderStages(s),
     capacities: renderCapacities(s.capacities, highlight),
-    results: !sum ? '<p class="muted">Results appear when the run ends.</p>' : sum.compareOnly ? '<p class="muted">A comparison of methods writes no model: its results are in the Compare tab.</p>' : `<h2>Results</h2>${renderMetrics(sum)}`,
+    flags: renderFlagBanner(sum),
+    results: !sum
+      ? '<p class="muted">Results appear when the run ends.</p>'
+      : sum.compareOnly
+        ? '<p class="muted">A comparison of methods writes no model: its results are in the Compare tab.</p>'
+        : `<h2>Results</h2>${renderMetrics(sum)}${renderLatency(sum)}${renderBudget(sum)}${renderRecovery(sum)}`,
     layers: renderLayerTable(sum && !sum.compareOnly ? sum.groups : [], highlight, sort?.['report-layers']),
     compare: renderCompareTab(s),
     log: renderLog(s.log),

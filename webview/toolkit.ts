@@ -26,9 +26,15 @@ export async function registerToolkit(): Promise<void> {
   );
 }
 
-/** A button that posts `action` (main.ts maps actions to requests); secondary = the theme's second button colour. */
-export function button(label: string, action: string, secondary = false): string {
-  return `<vscode-button data-action="${escAttr(action)}"${secondary ? ' appearance="secondary"' : ''}>${escAttr(label)}</vscode-button>`;
+/**
+ * A button that posts `action` (main.ts maps actions to requests); secondary = the theme's second
+ * button colour; `data` = more data-* attributes the action reads (e.g. which alternative).
+ */
+export function button(label: string, action: string, secondary = false, data: Record<string, string> = {}): string {
+  const extra = Object.entries(data)
+    .map(([k, v]) => ` data-${escAttr(k)}="${escAttr(v)}"`)
+    .join('');
+  return `<vscode-button data-action="${escAttr(action)}"${extra}${secondary ? ' appearance="secondary"' : ''}>${escAttr(label)}</vscode-button>`;
 }
 
 export interface DropdownOption {

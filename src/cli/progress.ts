@@ -1,6 +1,8 @@
 // Terminal rendering of pipeline events: one progress line per stage (redrawn in place on a TTY,
 // printed once per stage otherwise, so logs stay readable in CI).
 import type { PipelineEvent, RunSummary, StageName } from '../protocol';
+import type { RecoverPoint } from '../core/pipeline/events';
+import { formatTiming, speedWording } from '../core/latency/stats';
 
 export interface Writer {
   write(s: string): unknown;
@@ -22,6 +24,7 @@ export class ProgressPrinter {
   private current: StageName | null = null;
   private fraction = 0;
   private detail = '';
+  private lastValidation = '';
   private lastDraw = 0;
 
   constructor(
@@ -53,11 +56,17 @@ export class ProgressPrinter {
         this.current = e.stage;
         this.fraction = 0;
         this.detail = '';
+        this.lastValidation = '';
         this.draw(true);
         break;
       case 'stage-progress':
         this.fraction = e.fraction;
         if (e.message) this.detail = e.message;
+        if (e.recover) {
+          // Validation runs every few steps; between them the bar keeps showing the last figure.
+          this.lastValidation = recoverValidation(e.recover) ?? this.lastValidation;
+          if (e.recover.validation === undefined && this.lastValidation) this.detail += ` (last ${this.lastValidation})`;
+        }
         this.draw();
         break;
       case 'refine-progress':
@@ -86,6 +95,12 @@ export class ProgressPrinter {
   }
 }
 
+/** A validation figure of recovery for the bar: 'val PSNR 30.12 dB' or 'val accuracy 71.2%'. */
+export function recoverValidation(p: RecoverPoint): string | undefined {
+  if (p.validation === undefined) return undefined;
+  return `val ${p.metric === 'psnr' ? `PSNR ${p.validation.toFixed(2)} dB` : `accuracy ${(100 * p.validation).toFixed(1)}%`}`;
+}
+
 const fmt = new Intl.NumberFormat('en-US');
 
 export function formatSummary(s: RunSummary): string {
@@ -102,8 +117,23 @@ export function formatSummary(s: RunSummary): string {
   }
   rows.push(['Parameters', fmt.format(s.before.params), `${fmt.format(s.after.params)} (${((100 * s.after.params) / s.before.params).toFixed(1)}%)`]);
   rows.push(['MACs', fmt.format(s.before.macs), `${fmt.format(s.after.macs)} (${((100 * s.after.macs) / s.before.macs).toFixed(1)}%)`]);
-  if (s.before.latencyMs !== undefined && s.after.latencyMs !== undefined) {
-    rows.push(['Latency (batch 1)', `${s.before.latencyMs.toFixed(2)} ms`, `${s.after.latencyMs.toFixed(2)} ms`]);
+  const lb = s.before.latency;
+  const la = s.after.latency;
+  if (lb && la) {
+    rows.push(['Latency (batch 1, median)', formatTiming(lb.batch1), `${formatTiming(la.batch1)}, ${speedWording(lb.batch1.medianMs, la.batch1.medianMs)}`]);
+    if (lb.batch8 && la.batch8) rows.push(['Latency (batch 8, median)', formatTiming(lb.batch8), `${formatTiming(la.batch8)}, ${speedWording(lb.batch8.medianMs, la.batch8.medianMs)}`]);
+  } else if (s.before.latencyMs !== undefined && s.after.latencyMs !== undefined && s.before.latencyMs > 0 && s.after.latencyMs > 0) {
+    rows.push(['Latency (batch 1)', `${s.before.latencyMs.toFixed(2)} ms`, `${s.after.latencyMs.toFixed(2)} ms, ${speedWording(s.before.latencyMs, s.after.latencyMs)}`]);
+  }
+  const r = s.recovery;
+  if (r) {
+    const f = (v: number) => (r.metric === 'psnr' ? `${v.toFixed(2)} dB` : `${(100 * v).toFixed(1)}%`);
+    rows.push([`Recovery (validation ${r.metric === 'psnr' ? 'PSNR' : 'accuracy'})`, f(r.validationBefore), `${f(r.validationAfter)} after ${r.steps} steps, ${r.seconds.toFixed(1)} s${r.improved ? '' : ' (exported model kept)'}`]);
+  }
+  if (s.budget) {
+    const b = s.budget;
+    const name = b.kind === 'macs' ? 'MACs' : b.kind === 'params' ? 'parameters' : 'latency';
+    rows.push([`Budget (${name})`, `${(100 * b.target).toFixed(1)}%`, `${(100 * b.ratio).toFixed(2)}% reached, ${b.met ? 'met' : 'NOT met'}`]);
   }
   const w0 = Math.max(...rows.map((r) => r[0].length), 6);
   const w1 = Math.max(...rows.map((r) => r[1].length), 8);

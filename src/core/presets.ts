@@ -45,6 +45,7 @@ export const DEFAULT_SETTINGS: PruneSettings = {
   budget: null,
   recover: RECOVER_DEFAULTS,
   allowLayerNormPruning: false,
+  task: 'auto',
 };
 
 /** Named presets; their defaults come from the benchmark (docs/BENCHMARKS.md). */

@@ -88,6 +88,9 @@ export function activate(context: vscode.ExtensionContext): void {
         case 'reveal-layer':
           if (state) revealInTree(state.model, req.group);
           return;
+        case 'flag-alternative':
+          if (state?.summary) void runner.runAlternative(state.summary, req);
+          return;
         default:
           return;
       }

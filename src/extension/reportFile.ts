@@ -84,6 +84,10 @@ function summaryOf(r: RunReport, file: string): RunSummary {
   if (r.comparison) summary.comparison = r.comparison;
   if (r.budget) summary.budget = r.budget;
   if (r.flags) summary.flags = r.flags;
+  if (r.recovery) {
+    const v = r.recovery;
+    summary.recovery = { metric: v.metric, validationBefore: v.validationBefore, validationAfter: v.validationAfter, improved: v.improved, steps: v.steps, seconds: v.seconds };
+  }
   const evaluation = r.evaluation ?? evaluationFromData(r);
   if (evaluation) summary.evaluation = evaluation;
   return summary;
@@ -185,6 +189,8 @@ function snapshotOf(report: RunReport, file: string): RunViewState {
   state.energy = finalEnergyTrace(report.search.trace.map((p) => ({ iteration: p.iteration, energy: p.energy })), report.search.iterations ?? undefined);
   state.refineMetric = summary.before.psnr !== undefined ? 'psnr' : 'accuracy';
   state.refine = ((report.refinement?.trace ?? []) as RefinePoint[]).map((p) => ({ evaluations: p.evaluations, best: p.best, eliteMean: p.eliteMean }));
+  const rec = report.recovery;
+  if (rec) state.recover = rec.curve.map((p) => ({ step: p.step, loss: p.loss, ...(p.validation !== undefined ? { validation: p.validation } : {}), metric: rec.metric }));
   return state;
 }
 
@@ -210,5 +216,5 @@ export function recoverFromReport(saved: RunViewState, doc: unknown, file: strin
   if (!(Date.parse(report.createdAt) >= Date.parse(saved.startedAt))) return undefined;
   if (saved.model && path.resolve(report.model) !== path.resolve(saved.model)) return undefined;
   const snap = snapshotOf(report, file);
-  return { ...snap, runId: saved.runId, log: saved.log, output: saved.output, startedAt: saved.startedAt, ...(snap.energy.length ? {} : { energy: saved.energy }), ...(snap.refine.length ? {} : { refine: saved.refine }) };
+  return { ...snap, runId: saved.runId, log: saved.log, output: saved.output, startedAt: saved.startedAt, ...(snap.energy.length ? {} : { energy: saved.energy }), ...(snap.refine.length ? {} : { refine: saved.refine }), ...(snap.recover?.length || !saved.recover ? {} : { recover: saved.recover }) };
 }

@@ -8,6 +8,7 @@ import type { PipelineEvent, PruneRequest, RunSummary, RunViewState } from '../p
 import { flagAlternatives } from '../core/pipeline/verdict';
 import { startPrune, type WorkerClientOptions, type WorkerOutcome, type WorkerRun } from '../worker/client';
 import type { AnalysisView } from '../view/analysisModel';
+import { alternativeRun, offeredAlternative } from '../view/flagAlternatives';
 import { getSettings, reportSettingsError, requireTrust } from './config';
 import { compareBasisFromReport, describeComparison, describeOutcome, parseReportText } from './reportFile';
 import { errorDisplay } from './errorDisplay';
@@ -408,11 +409,23 @@ export class RunController implements vscode.Disposable {
     void vscode.window.showWarningMessage(text, ...alternatives.map((a) => a.label), 'Open Report').then((pick) => {
       if (pick === 'Open Report') ReportPanel.show(this.host.panelHost(), state);
       const alt = alternatives.find((a) => a.label === pick);
-      if (alt) {
-        log.info(`run ${runId}: starting the alternative '${alt.label}'`);
-        void this.prune(vscode.Uri.file(summary.model), { ...(alt.preset ? { preset: alt.preset } : {}), ...(alt.sparsity !== undefined ? { sparsity: alt.sparsity } : {}) });
-      }
+      if (alt) void this.runAlternative(summary, alt);
     });
+  }
+
+  /**
+   * Starts a flagged run's alternative (the notification's buttons and the panel's banner): the
+   * confirm step of the same model with the alternative's preset, else the preset that ran, and
+   * its sparsity. A request the run did not offer (a stale or tampered panel) is refused.
+   */
+  async runAlternative(summary: RunSummary, requested: { preset?: string; sparsity?: number }): Promise<void> {
+    const alt = offeredAlternative(summary, requested);
+    if (!alt) {
+      this.host.log.warn(`ignored a request for an alternative the run of ${summary.model} did not offer: ${JSON.stringify(requested)}`);
+      return;
+    }
+    this.host.log.info(`starting the alternative '${alt.label}' of the run of ${summary.model} (preset '${summary.preset}')`);
+    await this.prune(vscode.Uri.file(summary.model), alternativeRun(summary, alt));
   }
 
   private updateStatus(tracker: RunTracker): void {

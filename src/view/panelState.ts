@@ -1,7 +1,7 @@
 // What the report panel and the model editor show, shared by the extension (which builds it from
 // pipeline events and sends whole snapshots) and the webview (which renders and saves it). Pure:
 // no vscode, no DOM.
-import { STAGES, type GroupCapacity, type PipelineEvent, type ProviderName, type RefineMetric, type RunSummary, type StageName } from '../core/pipeline/events';
+import { STAGES, type GroupCapacity, type PipelineEvent, type ProviderName, type RecoverPoint, type RefineMetric, type RunSummary, type StageName } from '../core/pipeline/events';
 import type { PruneSettings } from '../core/settings/schema';
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
@@ -19,6 +19,11 @@ export interface RunViewState {
   energy: { iteration: number; energy: number }[];
   refine: { evaluations: number; best: number; eliteMean: number }[];
   refineMetric?: RefineMetric;
+  /**
+   * Recovery fine-tuning's steps (live from the recover stage, or the report's curve); absent in
+   * states saved before recovery existed. Loss-only steps are thinned to keep it bounded.
+   */
+  recover?: RecoverPoint[];
   /** The run's filter sparsity (from its settings), shown while it runs. */
   sparsity?: number;
   /** A compare-only run (no search trace, no refinement): the panel shows no charts. */
@@ -82,6 +87,7 @@ export function isRunViewState(v: unknown): v is RunViewState {
     Array.isArray(v.capacities) &&
     Array.isArray(v.energy) &&
     Array.isArray(v.refine) &&
+    (v.recover === undefined || (Array.isArray(v.recover) && v.recover.every((p) => isObj(p) && typeof p.step === 'number' && typeof p.loss === 'number'))) &&
     Array.isArray(v.log)
   );
 }
@@ -120,6 +126,7 @@ export function applyEvent(state: RunViewState, event: PipelineEvent, now = Date
     case 'stage-progress':
       stage(event.stage).fraction = Math.max(0, Math.min(1, event.fraction));
       if (event.message !== undefined) stage(event.stage).message = event.message;
+      if (event.recover) s.recover = addRecoverPoint(s.recover ?? [], event.recover);
       break;
     case 'stage-end':
       stage(event.stage).status = event.skipped ? 'skipped' : 'done';
@@ -147,6 +154,24 @@ export function applyEvent(state: RunViewState, event: PipelineEvent, now = Date
       break;
   }
   return s;
+}
+
+/** Most recovery steps a state keeps; a snapshot is posted whole on every event, so it must stay small. */
+export const MAX_RECOVER_POINTS = 600;
+
+/**
+ * The recovery trace with one more step. Past the cap, every other loss-only step of the older
+ * half is dropped: the curve keeps its shape and its start, and validation steps (few, and the
+ * ones that decide which checkpoint is written) are kept unless every step validated.
+ */
+export function addRecoverPoint(points: readonly RecoverPoint[], p: RecoverPoint): RecoverPoint[] {
+  const out = [...points, p];
+  if (out.length <= MAX_RECOVER_POINTS) return out;
+  const older = out.slice(0, Math.floor(out.length / 2));
+  let thinned = older.filter((q, i) => q.validation !== undefined || i % 2 === 0);
+  // Validation on every step would leave nothing to drop; then they thin like the rest.
+  if (thinned.length === older.length) thinned = older.filter((_, i) => i % 2 === 0);
+  return [...thinned, ...out.slice(older.length)];
 }
 
 export function initialViewState(runId: string, model: string, preset: string): RunViewState {

@@ -97,6 +97,17 @@ async function paletteCommand(title: string): Promise<void> {
   await row.click();
 }
 
+/**
+ * Shows the QUBO Prune views in the side bar. Its activity-bar icon toggles: a click while the
+ * container is already shown (as after Analyze, which reveals the layer tree) hides the side bar.
+ */
+async function showQuboSidebar(): Promise<void> {
+  const runsHeader = page.locator('.part.sidebar .pane-header', { hasText: 'Runs' }).first();
+  if (await runsHeader.isVisible().catch(() => false)) return;
+  await page.locator('.activitybar [aria-label*="QUBO Prune"]').first().click();
+  await runsHeader.waitFor({ timeout: 30_000 });
+}
+
 /** The inspector of `model` (by its heading), analysed. */
 function inspectorOf(model: string, timeoutMs = 120_000): Promise<Frame> {
   return webviewFrame(page, 'model', timeoutMs, async (fr) => (await fr.evaluate(() => [document.body.dataset.status, document.querySelector('h1')?.textContent])).join('|') === `ready|${model}`);
@@ -413,6 +424,8 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     assert.equal(params[1], '57.4k');
     assert.ok(metrics.some((r) => r[0] === 'MACs at 1×3×48×48'), 'MACs name their input size');
     assert.match((await frameText(report, '.evaluation-note')) ?? '', /Measured on the test split: 12 images/);
+    // Trusted latency: median and IQR per batch size, the ratio in words.
+    assert.match((await frameText(report, 'tr[data-latency="1"]')) ?? '', /ms \(IQR [\d.]+\).*(faster|slower|same speed)/);
     assert.match((await frameText(report, '#clock')) ?? '', /^elapsed \d+:\d\d$/);
     assert.ok(await report.locator('[data-action="reveal-output"]').count(), 'Reveal button');
     assert.ok(await report.locator('[data-action="open-markdown"]').count(), 'Markdown button');
@@ -439,7 +452,7 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     assert.ok(fs.existsSync(path.join(ws, 'dncnn.pruned.report.json')));
     assert.ok(fs.existsSync(path.join(ws, 'dncnn.pruned.report.md')));
 
-    await page.locator('.activitybar [aria-label*="QUBO Prune"]').first().click();
+    await showQuboSidebar();
     const runRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'dncnn.pruned.onnx' }).first();
     await runRow.waitFor({ timeout: 30_000 });
     const rowText = (await runRow.textContent()) ?? '';
@@ -472,6 +485,7 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     assert.ok(await report.locator('table.metrics').count(), 'metrics restored');
     await shot('report-restored');
     // The layer tree shows the run's kept counts after the reload too (read from its report).
+    await showQuboSidebar();
     await page.locator('.part.sidebar .monaco-list-row', { hasText: /kept \d+ of 32 ch/ }).first().waitFor({ timeout: 60_000 });
     // The same report in a dark theme: the charts are rebuilt with its colours (the elite mean
     // was a low-contrast brown there).
@@ -532,7 +546,7 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     await shot('compare-pareto');
   });
 
-  test('A much worse result is flagged: a warning with a smaller sparsity to try and the report', async () => {
+  test('A much worse result is flagged: a warning and a banner in the report, each with a smaller sparsity to try', async () => {
     // The example again, from the palette: the copy is reused, and its inspector comes forward.
     await paletteCommand('QUBO Prune: Open example model');
     const f = await inspectorOf(EXAMPLE);
@@ -571,9 +585,26 @@ describe('QUBO Prune in VS Code (code-server)', () => {
     const retry = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Start pruning' }).first();
     await retry.waitFor({ timeout: 60_000 });
     const retryText = (await retry.textContent()) ?? '';
-    assert.match(retryText, /· 53% filter sparsity/, retryText);
+    // The preset that ran (a workspace preset), not the default, with the smaller sparsity.
+    assert.match(retryText, /preset worse · 53% filter sparsity/, retryText);
     await shot('flagged-retry-confirm');
     await page.keyboard.press('Escape');
     log(`suggested run offered: ${retryText.slice(0, 120)}`);
+
+    // The report panel says the same above its tabs, with the alternative as a toolkit button.
+    const panel = await webviewFrame(page, 'report', 60_000, async (fr) => (await fr.locator('.flag-banner').count()) > 0);
+    assert.equal(await panel.evaluate(() => document.querySelector('.flag-banner')?.getAttribute('data-flags')), 'much-worse');
+    assert.match((await frameText(panel, '.flag-banner')) ?? '', /Much worse than the original\. PSNR dropped \d+\.\d\d dB/);
+    const bannerButton = panel.locator('.flag-banner vscode-button[data-action="flag-alternative"]');
+    assert.deepEqual((await bannerButton.allTextContents()).map((t) => t.trim()), ['Prune at 53%']);
+    await panel.locator('.flag-banner').scrollIntoViewIfNeeded();
+    await shot('report-flag-banner');
+    await bannerButton.first().click();
+    const again = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Start pruning' }).first();
+    await again.waitFor({ timeout: 60_000 });
+    const againText = (await again.textContent()) ?? '';
+    assert.match(againText, /preset worse · 53% filter sparsity/, againText);
+    await page.keyboard.press('Escape');
+    log(`banner's alternative offered: ${againText.slice(0, 120)}`);
   });
 });

@@ -98,15 +98,30 @@ describe('flags and advice', () => {
     assertBadInput(await cli(['prune', HALFUNET, '--data', DATA, '--config', tinyConfig(), '--sparsity', '', '--out', out()]), /--sparsity needs a value/);
   });
 
-  test('a segmentation-like model (3-channel images in, 5 channels out) is refused before calibration', async () => {
+  test('a model whose output fits no task (3-channel images in, 1 channel out) is refused before calibration', async () => {
+    const dir = tempDir('qp-inputs-task-');
+    const model = path.join(dir, 'onechannel.onnx');
+    const b = new GraphBuilder(21);
+    b.conv('head', b.relu('relu1', b.conv('conv1', 'input', 3, 8)), 8, 1);
+    await b.build('head').save(model);
+    const r = await cli(['prune', model, '--data', DATA, '--config', tinyConfig(), '--out', path.join(dir, 'p.onnx')]);
+    assertBadInput(r, /maps 3-channel images to outputs \[N, 1, 32, 32\]; pruning with data supports classifiers .*segmentation maps/);
+    assert.doesNotMatch(r.stderr, /Calibrate/, showRun(r));
+  });
+
+  test('a segmentation-like model (3-channel images in, 5 channels out) runs as segmentation, scored against its own prediction', async () => {
     const dir = tempDir('qp-inputs-seg-');
     const model = path.join(dir, 'seg.onnx');
     const b = new GraphBuilder(21);
     b.conv('head', b.relu('relu1', b.conv('conv1', 'input', 3, 8)), 8, 5);
     await b.build('head').save(model);
     const r = await cli(['prune', model, '--data', DATA, '--config', tinyConfig(), '--out', path.join(dir, 'p.onnx')]);
-    assertBadInput(r, /maps 3-channel images to 5-channel outputs; .*segmentation maps are not supported yet/);
-    assert.doesNotMatch(r.stderr, /Calibrate/, showRun(r));
+    assert.equal(r.code, 0, showRun(r));
+    assert.match(r.stderr + r.stdout, /segmentation/, showRun(r));
+    const report = JSON.parse(readFileSync(path.join(dir, 'p.report.json'), 'utf8')) as { data: { task: string }; metrics: { after: { pixelAgreement?: number } } };
+    assert.equal(report.data.task, 'segment');
+    const agreement = report.metrics.after.pixelAgreement;
+    assert.ok(agreement !== undefined && agreement >= 0 && agreement <= 1, `pixel agreement ${agreement}`);
   });
 
   test('--round-to at or above the largest group is refused, naming its size (both forms)', async () => {

@@ -37,7 +37,7 @@ describe('qubo-prune prune --data (child process)', () => {
     assert.equal(report.settings.samples, 4, 'the config file overrides the preset');
     // Progress goes to stderr, one line per stage in order (not a TTY).
     const stageLines = r.stderr.split('\n').filter((l) => / (done in [\d.]+ s|skipped)$/.test(l)).map((l) => l.split(/ {2,}/)[0]!.trim());
-    assert.deepEqual(stageLines, ['Analyze', 'Calibrate (gradients)', 'Importance', 'QUBO search', 'TT refinement', 'Export', 'Evaluate (test split)']);
+    assert.deepEqual(stageLines, ['Analyze', 'Calibrate (gradients)', 'Importance', 'QUBO search', 'TT refinement', 'Export', 'Recovery fine-tuning', 'Evaluate (test split)']);
     // The summary table on stdout: 'PSNR (test)  31.87 dB  31.70 dB (-0.18)'.
     const row = r.stdout.split('\n').find((l) => l.startsWith('PSNR (test)'));
     assert.ok(row, show(r));

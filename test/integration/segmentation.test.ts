@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runPipeline } from '../../src/core/pipeline';
 import { prepareImportance } from '../../src/core/pipeline/prepare';
-import { DEFAULT_SETTINGS, mergeSettings } from '../../src/core/presets';
+import { DEFAULT_SETTINGS, RECOVER_DEFAULTS, mergeSettings } from '../../src/core/presets';
 import { validateReport, validateReportMarkdown } from '../../src/core/pipeline/reportSchema';
 import { openSession, ort } from '../../src/core/runtime/session';
 import type { PipelineEvent, PruneRequest, PruneSettings } from '../../src/protocol';
@@ -108,14 +108,20 @@ test('segmentation pipeline (refine off, recover off): agreement metrics in [0, 
   assert.match(md, /\| Mean IoU vs the unpruned model \(test\) \| 1\.0000 \|/);
 });
 
-test('segmentation: refinement is skipped with a warning, recovery refused before any data is read', async () => {
+test('segmentation: refinement and recovery (on in the default presets) are skipped with warnings', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'qp-seg-rec-'));
   const base: PruneRequest = { model: MODEL, data: path.join(FIX, 'data'), out: path.join(dir, 'a.onnx'), presetName: 'test', settings: settings(), compare: false, timeBudgetSeconds: 0 };
-  await assert.rejects(runPipeline({ ...base, settings: settings({ recover: { steps: 10 } } as Partial<PruneSettings>) }), /recovery fine-tuning is not available for segmentation/);
   const events: PipelineEvent[] = [];
-  const s = await runPipeline({ ...base, out: path.join(dir, 'b.onnx'), settings: settings({ refine: { ...DEFAULT_SETTINGS.refine, scope: 'network' } }) }, { onEvent: (e) => events.push(e) });
-  assert.ok(events.some((e) => e.type === 'log' && e.level === 'warn' && /refinement is not available for segmentation/.test(e.message)));
+  const s = await runPipeline(
+    { ...base, out: path.join(dir, 'b.onnx'), settings: settings({ refine: { ...DEFAULT_SETTINGS.refine, scope: 'network' }, recover: { ...RECOVER_DEFAULTS, steps: 10 } } as Partial<PruneSettings>) },
+    { onEvent: (e) => events.push(e) },
+  );
+  const warned = (re: RegExp) => events.some((e) => e.type === 'log' && e.level === 'warn' && re.test(e.message));
+  assert.ok(warned(/refinement is not available for segmentation/));
+  assert.ok(warned(/recovery fine-tuning is not available for segmentation/));
   assert.equal(s.beforeRefine, undefined);
+  assert.equal(s.recovery, undefined);
+  assert.ok(events.some((e) => e.type === 'stage-end' && e.stage === 'recover' && e.skipped === true));
 });
 
 test('task setting: a segmentation model forced to denoise is refused with the reason', async () => {

@@ -581,7 +581,7 @@ export async function loadDataset(dir: string, opts: LoadDatasetOptions = {}): P
 
   const task: DataTask = segment ? 'segment' : kind === 'classify' ? 'classify' : 'denoise';
   if (opts.resize !== undefined && task === 'denoise') {
-    throw new DataError('bad-option', `resize applies to classifier and segmentation data; ${root} is ${kind} denoising data.`, [root]);
+    throw new DataError('bad-option', `resize applies to classifier data and to segmentation; ${root} is ${kind} denoising data.`, [root]);
   }
   /** The size crops are placed in: the file's, or after the shorter-side resize. */
   const sized = (h: ImageHeader) => (opts.resize !== undefined ? resizedSize(h.width, h.height, opts.resize) : h);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomicWrite';
 
 /** Bumped when what a cached table means changes, so old files are re-measured. */
-export const LATENCY_CACHE_VERSION = 2;
+export const LATENCY_CACHE_VERSION = 3;
 
 export interface LatencyCacheKey {
   /** sha256 of the model bytes (hex). */

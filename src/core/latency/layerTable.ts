@@ -8,7 +8,7 @@ import { attrInt, attrInts, floatTensor, makeModel, makeNode, makeValueInfo, ser
 import type { CountCost } from '../prune/cost';
 import type { ProviderName } from '../runtime/session';
 import { countLevels, evalBilinear, fitBilinear, type BilinearFit, type BilinearSample } from './bilinearFit';
-import { measureModelLatency } from './measure';
+import { measureModelsLatency } from './measure';
 import { identityProbeModel, layerMs } from './overhead';
 
 export interface ConvSpec {
@@ -84,12 +84,12 @@ export async function measureConvTable(s: ConvSpec, provider: ProviderName, o: {
   const overhead: { cin: number; ms: number }[] = [];
   for (const cin of countLevels(s.cin, o.levels ?? 4, o.step ?? 1)) {
     const inputShape = [1, cin, s.inHW[0], s.inHW[1]];
-    const base = (await measureModelLatency(identityProbeModel(inputShape), { provider, inputShape, ...timing })).batch1.medianMs;
-    overhead.push({ cin, ms: base });
-    for (const cout of countLevels(s.cout, o.levels ?? 4, o.step ?? 1)) {
-      const m = await measureModelLatency(convProbeModel(s, cin, cout), { provider, inputShape, ...timing });
-      samples.push({ cin, cout, ms: layerMs(m.batch1.medianMs, base) });
-    }
+    const couts = countLevels(s.cout, o.levels ?? 4, o.step ?? 1);
+    // The Identity graph and the probes of one input width run interleaved, so the overhead
+    // subtracted from each probe was measured under the same load.
+    const [base, ...probes] = await measureModelsLatency([identityProbeModel(inputShape), ...couts.map((cout) => convProbeModel(s, cin, cout))], { provider, inputShape, ...timing });
+    overhead.push({ cin, ms: base!.batch1.medianMs });
+    couts.forEach((cout, k) => samples.push({ cin, cout, ms: layerMs(probes[k]!.batch1.medianMs, base!.batch1.medianMs) }));
   }
   return { node: s.node, samples, overhead, fit: fitBilinear(samples) };
 }

@@ -4,7 +4,7 @@
 import { openSession, ort, type ProviderName } from '../runtime/session';
 import { memoryBudgetBytes, formatBytes } from '../util/memory';
 import { TIMED_RUNS, summariseTimings, type TimingSummary } from './stats';
-import type { LatencyAtBatch, LatencyMeasurement } from '../pipeline/events';
+import type { LatencyMeasurement } from '../pipeline/events';
 
 export { TIMED_RUNS };
 
@@ -47,21 +47,30 @@ function probeInput(n: number): Float32Array {
   return x;
 }
 
-async function timeBatch(session: ort.InferenceSession, shape: number[], runs: number, warmup: number, minTotalMs: number, signal?: AbortSignal): Promise<TimingSummary> {
+/**
+ * Times the sessions round-robin (one run of each per round), so load that comes and goes on a
+ * shared machine falls on every model alike and their ratio stays honest even when the medians
+ * drift. Stops after `runs` rounds, or later while the slowest model's runs add up to less than
+ * `minTotalMs` (at most MAX_TIMED_RUNS rounds).
+ */
+async function timeBatch(sessions: readonly ort.InferenceSession[], shape: number[], runs: number, warmup: number, minTotalMs: number, signal?: AbortSignal): Promise<TimingSummary[]> {
   const x = probeInput(shape.reduce((a, b) => a * b, 1));
-  const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', x, shape) };
-  for (let i = 0; i < warmup; i++) await session.run(feeds);
-  const times: number[] = [];
-  let total = 0;
-  while (times.length < runs || (total < minTotalMs && times.length < MAX_TIMED_RUNS)) {
-    if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-    const t = performance.now();
-    await session.run(feeds);
-    const dt = performance.now() - t;
-    times.push(dt);
-    total += dt;
+  const feeds = sessions.map((session) => ({ [session.inputNames[0]!]: new ort.Tensor('float32', x, shape) }));
+  for (let i = 0; i < warmup; i++) for (const [k, session] of sessions.entries()) await session.run(feeds[k]!);
+  const times: number[][] = sessions.map(() => []);
+  const total = new Float64Array(sessions.length);
+  const short = () => Math.max(...total) < minTotalMs;
+  while (times[0]!.length < runs || (short() && times[0]!.length < MAX_TIMED_RUNS)) {
+    for (const [k, session] of sessions.entries()) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      const t = performance.now();
+      await session.run(feeds[k]!);
+      const dt = performance.now() - t;
+      times[k]!.push(dt);
+      total[k] += dt;
+    }
   }
-  return summariseTimings(times);
+  return times.map((t) => summariseTimings(t));
 }
 
 /** Why batch 8 cannot be measured, or undefined when it can. */
@@ -74,20 +83,31 @@ export function largeBatchObstacle(o: Pick<MeasureOptions, 'fixedBatch' | 'activ
 }
 
 export async function measureModelLatency(model: Uint8Array, o: MeasureOptions): Promise<LatencyMeasurement> {
+  return (await measureModelsLatency([model], o))[0]!;
+}
+
+/**
+ * Several models timed interleaved (see timeBatch), e.g. an original and its pruned model: the
+ * pipeline's before/after figures. Batch 8 is skipped for all when any of them cannot run it, so
+ * the batch-8 figures always compare.
+ */
+export async function measureModelsLatency(models: readonly Uint8Array[], o: MeasureOptions): Promise<LatencyMeasurement[]> {
   const runs = o.runs ?? TIMED_RUNS;
   if (!(Number.isInteger(runs) && runs >= 1)) throw new RangeError(`timed runs must be a positive whole number, got ${runs}`);
+  if (models.length === 0) throw new RangeError('no models to time');
   const minTotalMs = o.minTotalMs ?? 0;
   const warmup = o.warmup ?? WARMUP_RUNS;
   if (o.inputShape.length < 2 || o.inputShape.some((d) => !(Number.isInteger(d) && d > 0))) throw new RangeError(`latency input shape must be positive whole numbers, got [${o.inputShape.join(', ')}]`);
   const at = (b: number) => [b, ...o.inputShape.slice(1)];
-  const { session } = await openSession(model, { provider: o.provider });
+  const sessions: ort.InferenceSession[] = [];
   try {
-    const batch1: LatencyAtBatch = { batch: 1, ...(await timeBatch(session, at(1), runs, warmup, minTotalMs, o.signal)) };
+    for (const m of models) sessions.push((await openSession(m, { provider: o.provider })).session);
+    const batch1 = await timeBatch(sessions, at(1), runs, warmup, minTotalMs, o.signal);
     let obstacle = o.largeBatch === false ? 'batch 1 only was asked for' : largeBatchObstacle(o);
-    let batch8: LatencyAtBatch | null = null;
+    let batch8: TimingSummary[] | null = null;
     if (!obstacle) {
       try {
-        batch8 = { batch: LARGE_BATCH, ...(await timeBatch(session, at(LARGE_BATCH), runs, warmup, minTotalMs, o.signal)) };
+        batch8 = await timeBatch(sessions, at(LARGE_BATCH), runs, warmup, minTotalMs, o.signal);
       } catch (err) {
         if (o.signal?.aborted) throw err;
         // A model whose graph hard-codes batch 1 in a Reshape fails only when run; that is a fact
@@ -95,8 +115,8 @@ export async function measureModelLatency(model: Uint8Array, o: MeasureOptions):
         obstacle = `the model did not run at batch ${LARGE_BATCH}: ${(err as Error).message.split('\n')[0]}`;
       }
     }
-    return { provider: o.provider, inputShape: at(1), batch1, batch8, ...(obstacle ? { batch8Skipped: obstacle } : {}) };
+    return batch1.map((b1, k) => ({ provider: o.provider, inputShape: at(1), batch1: { batch: 1, ...b1 }, batch8: batch8 ? { batch: LARGE_BATCH, ...batch8[k]! } : null, ...(obstacle ? { batch8Skipped: obstacle } : {}) }));
   } finally {
-    await session.release();
+    for (const session of sessions) await session.release();
   }
 }

@@ -116,7 +116,8 @@ export type PipelineEvent =
   | { type: 'run-start'; model: string; preset: string; settings: PruneSettings; startedAt: string }
   | { type: 'provider'; provider: ProviderName; skipped: string[] }
   | { type: 'stage-start'; stage: StageName }
-  | { type: 'stage-progress'; stage: StageName; fraction: number; message?: string }
+  /** `recover`: the recover stage's step (loss, and the validation metric on validation steps), for the live curve. */
+  | { type: 'stage-progress'; stage: StageName; fraction: number; message?: string; recover?: RecoverPoint }
   | { type: 'stage-end'; stage: StageName; seconds: number; skipped?: boolean }
   | { type: 'capacities'; groups: GroupCapacity[] }
   /**
@@ -127,6 +128,14 @@ export type PipelineEvent =
   | { type: 'refine-progress'; iteration: number; evaluations: number; best: number; eliteMean: number; block?: string; metric?: RefineMetric }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'result'; summary: RunSummary };
+
+/** One step of recovery fine-tuning as the panel draws it; `validation` only on validation steps. */
+export interface RecoverPoint {
+  step: number;
+  loss: number;
+  validation?: number;
+  metric: 'psnr' | 'accuracy';
+}
 
 /** What the refinement curve measures. */
 export type RefineMetric = 'psnr' | 'accuracy';

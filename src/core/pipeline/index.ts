@@ -20,7 +20,7 @@ import { CancelledError, PipelineError, throwIfCancelled } from './cancel';
 import { outputPathsFor } from './outputs';
 import { evaluateModel, planWholeImageEvaluation, segmentationReference, type ModelMetrics, type SegmentationReference } from './evaluateModel';
 import { latencyPlan } from '../latency/plan';
-import { measureModelLatency, type LatencyMeasurement } from '../latency/measure';
+import { measureModelLatency, measureModelsLatency, type LatencyMeasurement } from '../latency/measure';
 import { speedWording } from '../latency/stats';
 import { buildReport, renderMarkdown, type RunReport } from './report';
 import { writeFilesAtomic } from '../util/atomicWrite';
@@ -102,8 +102,9 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
       inputShape: req.inputShape,
       segmentation: true,
       checkTask: (t) => {
-        // Recovery distils with a loss of its own (src/core/recover), which has none for class maps yet.
-        if (t === 'segment' && !compareOnly && recoverSettingsOf(s)) throw new PipelineError('unsupported-task', `recovery fine-tuning is not available for segmentation models yet: set the setting 'recover' to false (or choose a preset without it)`);
+        // Recovery distils with a loss of its own (src/core/recover), which has none for class maps
+        // yet. The default presets turn it on, so it is skipped with a warning, like refinement.
+        if (t === 'segment' && !compareOnly && recoverSettingsOf(s)) log(`recovery fine-tuning is not available for segmentation models yet: the exported model is written without it (set 'recover' to false to silence this)`, 'warn');
       },
     },
     { emit, log, signal, stage },
@@ -124,6 +125,8 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
   // The round-to the search uses: the settings', or the measured kernel-friendly one (kernel-aware runs).
   let runRoundTo = s.roundTo;
   let runSparsity = s.sparsity;
+  const budgetMet = (keep: Uint8Array) => !budgetSpec || budgetOutcome(budgetSpec, withLatency(a.layers.totals), withLatency(predictCost(model, deps, a.shapes, keep), keep), false).met;
+  const isBudgetUnachievable = (err: unknown) => (err as { code?: unknown } | null)?.code === 'budget-unachievable';
   const budgetOf = (keep: Uint8Array, refinementReverted = false) => {
     if (!budgetSpec) return {};
     const o = budgetOutcome(budgetSpec, withLatency(a.layers.totals), withLatency(predictCost(model, deps, a.shapes, keep), keep), refinementReverted);
@@ -152,9 +155,16 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     test: testPlan.test,
     calibration: dataSummary.patch ? `crops ${dataSummary.patch.join('×')}` : 'whole images',
   };
-  const measure = opts.latency?.measure ?? measureModelLatency;
-  const timeModel = (bytes: Uint8Array, largeBatch = true): Promise<LatencyMeasurement> =>
-    measure(bytes, { provider, inputShape: lat.inputShape, ...(lat.fixedBatch !== undefined ? { fixedBatch: lat.fixedBatch } : {}), activationBytes: lat.activationBytes, largeBatch: largeBatch && opts.latency?.largeBatch !== false, ...(opts.latency?.runs ? { runs: opts.latency.runs } : {}), ...(signal ? { signal } : {}) });
+  const timing = (largeBatch: boolean) => ({ provider, inputShape: lat.inputShape, ...(lat.fixedBatch !== undefined ? { fixedBatch: lat.fixedBatch } : {}), activationBytes: lat.activationBytes, largeBatch: largeBatch && opts.latency?.largeBatch !== false, ...(opts.latency?.runs ? { runs: opts.latency.runs } : {}), ...(signal ? { signal } : {}) });
+  const timeModel = (bytes: Uint8Array, largeBatch = true): Promise<LatencyMeasurement> => (opts.latency?.measure ?? measureModelLatency)(bytes, timing(largeBatch));
+  // Models that are compared are timed interleaved, so load on a shared machine hits them alike.
+  const timeModels = async (models: Uint8Array[], largeBatch = true): Promise<LatencyMeasurement[]> => {
+    const injected = opts.latency?.measure;
+    if (!injected) return measureModelsLatency(models, timing(largeBatch));
+    const out: LatencyMeasurement[] = [];
+    for (const m of models) out.push(await injected(m, timing(largeBatch)));
+    return out;
+  };
   if (budgetSpec && isLatencyBudget(budgetSpec)) {
     // Tables measured at the latency size (whole images / 224), cached per model + provider + size.
     latencyModel = await buildLatencyModel({ model, deps, shapes: await inferShapes(model, lat.inputShape), inputShape: lat.inputShape, provider, ...(req.latencyCacheDir ? { cacheDir: req.latencyCacheDir } : {}), ...(opts.latency?.runs ? { runs: opts.latency.runs } : {}), ...(signal ? { signal } : {}) });
@@ -165,11 +175,9 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
   const kernelAware = !compareOnly && req.presetName === DEFAULT_PRESET && s.roundTo === DEFAULT_SETTINGS.roundTo;
   let roundToTimings: RoundToTiming[] = [];
   if (kernelAware) {
-    for (const r of roundToCandidates(deps)) {
-      throwIfCancelled(signal);
-      const t = await timeModel(exportPruned(model, deps, uniformKeep(deps, s.sparsity, r)).toBytes(), false);
-      roundToTimings.push({ roundTo: r, medianMs: t.batch1.medianMs, iqrMs: t.batch1.iqrMs });
-    }
+    const candidates = roundToCandidates(deps);
+    const timed = await timeModels(candidates.map((r) => exportPruned(model, deps, uniformKeep(deps, s.sparsity, r)).toBytes()), false);
+    roundToTimings = candidates.map((r, k) => ({ roundTo: r, medianMs: timed[k]!.batch1.medianMs, iqrMs: timed[k]!.batch1.iqrMs }));
     if (roundToTimings.length > 0) runRoundTo = pickRoundTo(roundToTimings);
     log(`kernel-aware counts on ${provider}: ${roundToTimings.map((t) => `round-to ${t.roundTo} ${t.medianMs.toFixed(2)} ms`).join(', ')} at ${Math.round(s.sparsity * 100)}% uniform; using round-to ${runRoundTo}`);
   }
@@ -246,13 +254,29 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
   let selection: Selection = await stage('search', async () => {
     const searchStart = performance.now();
     let lastEmit = 0;
-    const sel = await selectFor(s.method, (p) => {
+    const onProgress = (p: { iteration: number; bestEnergy: number }) => {
       const now = performance.now();
       if (now - lastEmit < 100) return;
       lastEmit = now;
       emit({ type: 'solver-trace', points: [{ iteration: p.iteration, energy: p.bestEnergy }] });
       emit({ type: 'stage-progress', stage: 'search', fraction: Math.min(1, (now - searchStart) / Math.max(1, s.searchTimeMs)) });
-    });
+    };
+    let sel: Selection | undefined;
+    let coarse: string | undefined;
+    try {
+      sel = await selectFor(s.method, onProgress);
+      if (kernelAware && budgetSpec && runRoundTo !== s.roundTo && !budgetMet(sel.keep)) coarse = 'its counts cannot land in the budget band';
+    } catch (err) {
+      if (!(kernelAware && runRoundTo !== s.roundTo && isBudgetUnachievable(err))) throw err;
+      coarse = (err as Error).message;
+    }
+    if (coarse !== undefined) {
+      // Coarser levels can put a cost budget out of reach: the budget is what the user asked for, the round-to only a speed hint.
+      log(`kernel-aware round-to ${runRoundTo} does not fit the budget (${coarse}); searching with round-to ${s.roundTo}`, 'warn');
+      runRoundTo = s.roundTo;
+      sel = await selectFor(s.method, onProgress);
+    }
+    if (!sel) throw new Error('unreachable: no selection');
     if (sel.search) {
       // The same iteration counter as the live points; ends at the last iteration so the chart
       // keeps its x range when the whole trace replaces the live points.
@@ -362,19 +386,34 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     let speedGuard: SpeedGuardInfo | undefined;
     if (kernelAware) {
       // The default preset never ships a model slower than the original when an alternative is faster.
-      const originalMs = (await timeModel(model.toBytes(), false)).batch1.medianMs;
       const label = (r: number, sp: number) => `round-to ${r} at ${Math.round(sp * 100)}%`;
-      const attempts: GuardAttempt[] = [{ roundTo: runRoundTo, sparsity: runSparsity, medianMs: (await timeModel(pruned.bytes, false)).batch1.medianMs, label: label(runRoundTo, runSparsity) }];
+      const [orig, first] = await timeModels([model.toBytes(), pruned.bytes], false);
+      let originalMs = orig!.batch1.medianMs;
+      const attempts: GuardAttempt[] = [{ roundTo: runRoundTo, sparsity: runSparsity, medianMs: first!.batch1.medianMs, label: label(runRoundTo, runSparsity) }];
       const candidates: { keep: Uint8Array; selection: Selection; pruned: typeof pruned }[] = [{ keep, selection, pruned }];
       if (!(attempts[0]!.medianMs < originalMs)) {
         const alternatives = guardAlternatives({ used: runRoundTo, sparsity: runSparsity, bySpeed: roundToBySpeed(roundToTimings), ...(budgetSpec ? {} : { smallerSparsity: smallerSparsity(runSparsity) }) });
         for (const alt of alternatives) {
           throwIfCancelled(signal);
-          const sel = await selectFor(s.method, undefined, alt);
-          const px = await exportChecked(sel.keep);
-          attempts.push({ ...alt, medianMs: (await timeModel(px.bytes, false)).batch1.medianMs, label: label(alt.roundTo, alt.sparsity) });
-          candidates.push({ keep: sel.keep, selection: sel, pruned: px });
+          let sel: Selection;
+          try {
+            sel = await selectFor(s.method, undefined, alt);
+          } catch (err) {
+            if (!isBudgetUnachievable(err)) throw err;
+            log(`speed guard: round-to ${alt.roundTo} cannot meet the budget, skipped`);
+            continue;
+          }
+          if (budgetSpec && !budgetMet(sel.keep)) {
+            log(`speed guard: round-to ${alt.roundTo} misses the budget band, skipped`);
+            continue;
+          }
+          candidates.push({ keep: sel.keep, selection: sel, pruned: await exportChecked(sel.keep) });
+          attempts.push({ ...alt, medianMs: NaN, label: label(alt.roundTo, alt.sparsity) });
         }
+        // All variants and the original again, interleaved: one comparison under one load.
+        const again = await timeModels([model.toBytes(), ...candidates.map((c) => c.pruned.bytes)], false);
+        originalMs = again[0]!.batch1.medianMs;
+        attempts.forEach((a, k) => (a.medianMs = again[k + 1]!.batch1.medianMs));
       }
       const outcome = chooseShipped(originalMs, attempts);
       log(outcome.message, outcome.faster && outcome.shipped === 0 ? 'info' : 'warn');
@@ -397,7 +436,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     const recoverSettings = recoverSettingsOf(s);
     let recovery: RecoveryInfo | undefined;
     let written = { model: pruned.model, bytes: pruned.bytes };
-    // Segmentation never gets here with recovery on (refused when the task was decided).
+    // Segmentation data has no targets or labels, so it skips recovery (warned when the task was decided).
     if (recoverSettings && labelled(data)) {
       const labelledData = data;
       const rec = await stage('recover', () =>
@@ -411,7 +450,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
           seed: s.seed,
           secondsLeft: Number.isFinite(deadline) ? Math.max(1, (deadline - performance.now()) / 1000 - 5) : Infinity,
           ...(signal ? { signal } : {}),
-          progress: (fraction, message) => emit({ type: 'stage-progress', stage: 'recover', fraction, message }),
+          progress: (fraction, message, point) => emit({ type: 'stage-progress', stage: 'recover', fraction, message, recover: point }),
           log,
         }),
       );
@@ -427,13 +466,12 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
       const frac = (f: number, k: number) => emit({ type: 'stage-progress', stage: 'evaluate', fraction: (k + f) / 3 });
       const beforeM = await evaluate(model.toBytes(), (f) => frac(f, 0));
       const afterM = await evaluate(written.bytes, (f) => frac(f, 1));
-      const timedBefore = await timeModel(model.toBytes());
-      const timedAfter = await timeModel(written.bytes);
+      const [timedBefore, timedAfter] = (await timeModels([model.toBytes(), written.bytes])) as [LatencyMeasurement, LatencyMeasurement];
       const latBefore = timedBefore.batch1.medianMs;
       const latAfter = timedAfter.batch1.medianMs;
       const b8 = timedBefore.batch8 && timedAfter.batch8 ? `, ${speedWording(timedBefore.batch8.medianMs, timedAfter.batch8.medianMs)} at batch 8` : '';
       log(`latency at ${timedBefore.inputShape.slice(2).join('×')} on ${provider}: ${speedWording(latBefore, latAfter)} at batch 1 (median ${latBefore.toFixed(2)} → ${latAfter.toFixed(2)} ms)${b8}`);
-      if (latAfter > latBefore * 1.05 && s.roundTo % 8 !== 0) {
+      if (latAfter > latBefore * 1.05 && runRoundTo % 8 !== 0) {
         // Measured on the fixtures: odd channel counts defeat the kernels' blocking (docs/BENCHMARKS.md).
         log(`the pruned model ran ${speedWording(latBefore, latAfter)} than the original here (${latAfter.toFixed(2)} vs ${latBefore.toFixed(2)} ms): channel counts that are not multiples of 8 can defeat ${provider === 'cpu' ? 'CPU' : provider} convolution kernels; roundTo 8 (preset 'speed') keeps them kernel-friendly`, 'warn');
       }

@@ -103,7 +103,7 @@ async function prepareAny(request: PrepareInput, ctx: StageContext) {
     const patch = request.inputShape ? request.inputShape[2]! : fixedH ?? s.patch;
     const inputShape = request.inputShape ?? [1, channels, fixedH ?? patch, fixedW ?? patch];
     const shapes = await inferShapes(model, inputShape);
-    const deps = analyzeDependencies(model, shapes);
+    const deps = analyzeDependencies(model, shapes, { allowLayerNormPruning: s.allowLayerNormPruning === true });
     checkRoundTo(deps, s.roundTo);
     const layers = analyzeLayers(model, shapes);
     if (deps.variables.length === 0) throw new PipelineError('nothing-to-prune', `no prunable channels were found in '${request.model}' (locked: ${deps.locked.map((l) => `${l.source}: ${l.reason}`).slice(0, 5).join('; ')})`);

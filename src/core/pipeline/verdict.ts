@@ -1,7 +1,7 @@
 // The verdict on a finished run: whether the pruned model came out slower than the original or
 // much worse on the test split, so the CLI, the notification and the panel can say so (with a run
 // likely to do better) instead of reporting a plain success. Pure: figures in, flags out.
-import type { MetricSet, RunFlag } from '../../protocol';
+import type { MetricSet, RunFlag } from './events';
 
 /** A measured speed-up (latency before / after) below this is flagged `slower`. */
 export const SLOWER_BELOW_SPEEDUP = 1.0;

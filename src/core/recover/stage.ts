@@ -2,6 +2,7 @@
 // settings objects have no such key), runs recoverWeights and reports progress as stage events.
 import type { Dataset } from '../data';
 import type { OnnxModel } from '../onnx';
+import type { RecoverPoint } from '../pipeline/events';
 import type { ProviderName } from '../runtime/session';
 import { RecoverError } from './errors';
 import { recoverWeights, type RecoverResult } from './train';
@@ -56,7 +57,8 @@ export interface RecoverStageInput {
   /** Seconds left of the run's own time budget (Infinity when none). */
   secondsLeft: number;
   signal?: AbortSignal;
-  progress: (fraction: number, message: string) => void;
+  /** `point`: the step's loss and validation metric, for live curves. */
+  progress: (fraction: number, message: string, point: RecoverPoint) => void;
   log: (message: string) => void;
 }
 
@@ -79,7 +81,12 @@ export async function runRecoverStage(inp: RecoverStageInput): Promise<{ model: 
       onProgress: (p) => {
         const byTime = Number.isFinite(budget) ? p.seconds / budget : 0;
         const val = p.validation !== undefined ? `, validation ${metricName} ${fmt(p.validation)} (best ${fmt(p.best)})` : '';
-        inp.progress(Math.min(1, Math.max(p.step / p.steps, byTime)), `step ${p.step}/${p.steps}, loss ${p.loss.toExponential(3)}${val}`);
+        inp.progress(Math.min(1, Math.max(p.step / p.steps, byTime)), `step ${p.step}/${p.steps}, loss ${p.loss.toExponential(3)}${val}`, {
+          step: p.step,
+          loss: p.loss,
+          ...(p.validation !== undefined ? { validation: p.validation } : {}),
+          metric: inp.task === 'denoise' ? 'psnr' : 'accuracy',
+        });
       },
     },
   );
