@@ -42,7 +42,7 @@ export interface PruneRequest {
   timeBudgetSeconds: number;
   inputShape?: number[];
   /**
-   * Folder of cached per-layer latency tables (latency budgets): the CLI's is
+   * Folder of cached latency-model fits (latency budgets): the CLI's is
    * defaultLatencyCacheDir(), the extension's under its globalStorage. Absent = measure every run.
    */
   latencyCacheDir?: string;

@@ -81,6 +81,9 @@ const METRIC_ROWS: MetricRow[] = [
   { label: 'SSIM', key: 'ssim', fmt: (v) => v.toFixed(4), higherBetter: true },
   { label: 'Accuracy', key: 'accuracy', fmt: (v) => `${(v * 100).toFixed(1)}%`, higherBetter: true },
   { label: 'Cross-entropy', key: 'crossEntropy', fmt: (v) => v.toFixed(4), higherBetter: false },
+  // Segmentation is scored against the unpruned model's own class maps, not ground truth.
+  { label: 'Pixel agreement with the original', key: 'pixelAgreement', fmt: (v) => `${(v * 100).toFixed(2)}%`, higherBetter: true },
+  { label: 'Mean IoU vs the original', key: 'meanIoU', fmt: (v) => v.toFixed(4), higherBetter: true },
   { label: 'Parameters', key: 'params', fmt: formatCount, higherBetter: false },
   { label: 'MACs', key: 'macs', fmt: formatCount, higherBetter: false },
   { label: 'Latency (ms)', key: 'latencyMs', fmt: (v) => v.toFixed(2), higherBetter: false },

@@ -111,6 +111,8 @@ export function formatSummary(s: RunSummary): string {
   metric('PSNR (test)', s.before.psnr, s.after.psnr, 2, ' dB');
   metric('SSIM (test)', s.before.ssim, s.after.ssim, 4);
   metric('Accuracy (test)', s.before.accuracy, s.after.accuracy, 3);
+  metric('Pixel agreement with the original (test)', s.before.pixelAgreement, s.after.pixelAgreement, 4);
+  metric('Mean IoU vs the original (test)', s.before.meanIoU, s.after.meanIoU, 4);
   if (s.beforeRefine) {
     const q = s.beforeRefine.psnr ?? s.beforeRefine.accuracy;
     if (q !== undefined) rows.push(['QUBO only (no refinement)', '', `${q.toFixed(s.beforeRefine.psnr !== undefined ? 2 : 3)}`]);
@@ -142,7 +144,7 @@ export function formatSummary(s: RunSummary): string {
   if (s.comparison?.length) {
     lines.push('', 'Method comparison (same sparsity, test split):');
     for (const c of s.comparison) {
-      const m = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : '–';
+      const m = c.psnr !== undefined ? `${c.psnr.toFixed(2)} dB` : c.accuracy !== undefined ? c.accuracy.toFixed(3) : c.pixelAgreement !== undefined ? `${(100 * c.pixelAgreement).toFixed(2)}% agr.` : '–';
       lines.push(`  ${c.method.padEnd(12)} ${m.padStart(10)}  params ${fmt.format(c.params)}`);
     }
   }

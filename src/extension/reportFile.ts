@@ -115,6 +115,7 @@ export function parseReportText(text: string, file: string): unknown {
 export function metricLine(before: MetricSet, after: MetricSet): string {
   if (before.psnr !== undefined && after.psnr !== undefined) return `PSNR ${before.psnr.toFixed(2)} → ${after.psnr.toFixed(2)} dB`;
   if (before.accuracy !== undefined && after.accuracy !== undefined) return `accuracy ${(before.accuracy * 100).toFixed(1)} → ${(after.accuracy * 100).toFixed(1)}%`;
+  if (before.pixelAgreement !== undefined && after.pixelAgreement !== undefined) return `pixel agreement with the original ${(after.pixelAgreement * 100).toFixed(2)}%, mean IoU ${(after.meanIoU ?? 0).toFixed(3)}`;
   return `params ${formatCount(before.params)} → ${formatCount(after.params)}`;
 }
 
@@ -127,9 +128,9 @@ export function describeOutcome(s: RunSummary): string {
 /** A compare-only run in one line: the best row by the task's metric and how many methods ran. */
 export function describeComparison(s: RunSummary): string {
   const rows = s.comparison ?? [];
-  const score = (r: (typeof rows)[number]) => r.psnr ?? r.accuracy ?? -Infinity;
+  const score = (r: (typeof rows)[number]) => r.psnr ?? r.accuracy ?? r.pixelAgreement ?? -Infinity;
   const best = rows.reduce<(typeof rows)[number] | undefined>((b, r) => (b === undefined || score(r) > score(b) ? r : b), undefined);
-  const metric = best?.psnr !== undefined ? `PSNR ${best.psnr.toFixed(2)} dB` : best?.accuracy !== undefined ? `accuracy ${(best.accuracy * 100).toFixed(1)}%` : '';
+  const metric = best?.psnr !== undefined ? `PSNR ${best.psnr.toFixed(2)} dB` : best?.accuracy !== undefined ? `accuracy ${(best.accuracy * 100).toFixed(1)}%` : best?.pixelAgreement !== undefined ? `pixel agreement ${(best.pixelAgreement * 100).toFixed(2)}%` : '';
   return `${rows.length} methods at ${Math.round(s.sparsity * 1000) / 10}% sparsity${best && metric ? `, best ${best.method} (${metric})` : ''}`;
 }
 

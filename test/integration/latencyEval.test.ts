@@ -79,11 +79,12 @@ test('tiles with an overlap past the receptive field reproduce the whole-image o
   }
 });
 
-test('the latency model tables every conv of a fixture, predicts the original and is served from the cache', async () => {
+test('the latency model times whole pruned fixtures, fits non-negative coefficients and is served from the cache', async () => {
   const { loadModel, normalizeGraph } = await import('../../src/core/onnx');
   const { inferShapes } = await import('../../src/core/analysis/shapes');
   const { analyzeDependencies } = await import('../../src/core/analysis/dependencyGroups');
-  const { buildLatencyModel } = await import('../../src/core/latency/latencyModel');
+  const { buildLatencyModel, describeLatencyModel } = await import('../../src/core/latency/latencyModel');
+  const { calibrationMasks } = await import('../../src/core/latency/wholeModelFit');
   const { evaluateCountCost } = await import('../../src/core/prune/cost');
   const model = await loadModel(path.join(FIX, 'dncnn.onnx'));
   normalizeGraph(model);
@@ -91,24 +92,16 @@ test('the latency model tables every conv of a fixture, predicts the original an
   const shapes = await inferShapes(model, inputShape);
   const deps = analyzeDependencies(model, shapes);
   const cacheDir = mkdtempSync(path.join(tmpdir(), 'qp-latmodel-'));
-  const lm = await buildLatencyModel({ model, deps, shapes, inputShape, provider: 'cpu', cacheDir });
+  const lm = await buildLatencyModel({ model, deps, shapes, inputShape, provider: 'cpu', cacheDir, runs: 5 });
   assert.equal(lm.fromCache, false);
-  assert.ok(lm.tables.length >= 3, `${lm.tables.length} convs`);
-  const { countLevels } = await import('../../src/core/latency/bilinearFit');
-  const { convSpecsOf } = await import('../../src/core/latency/layerTable');
-  for (const [i, s] of convSpecsOf(model, shapes).entries()) {
-    // A 4×4 grid of kept counts (3 input levels for the RGB input: 1, 2, 3).
-    assert.equal(lm.tables[i]!.samples.length, countLevels(s.cin).length * countLevels(s.cout).length);
-    assert.ok(s.cin < 8 || s.cout < 8 || lm.tables[i]!.samples.length === 16);
-  }
-  assert.ok(Number.isFinite(lm.maxFitError));
-  console.log(`latency model: ${lm.tables.length} convs, largest fit error ${(lm.maxFitError * 100).toFixed(1)}%, original ${lm.originalMs.toFixed(3)} ms, rest ${lm.restMs.toFixed(3)} ms`);
-  // At full width the prediction is the measured original (rest = original − tables, when ≥ 0).
+  assert.equal(lm.samples.length, calibrationMasks(deps).length);
+  assert.ok(lm.samples.every((s) => s.ms > 0));
+  // Real timings on a shared machine: only what holds whatever they are is asserted.
+  assert.ok(Object.values(lm.fit.coefficients).every((c) => c >= 0), JSON.stringify(lm.fit));
+  console.log(describeLatencyModel(lm));
   const full = deps.groups.map((g) => g.size);
-  const predicted = evaluateCountCost(lm.cost, full);
-  assert.ok(predicted >= lm.originalMs - 1e-9, `${predicted} vs ${lm.originalMs}`);
-  assert.ok(evaluateCountCost(lm.cost, full.map((n) => Math.ceil(n / 2))) < predicted, 'half the channels predicts less time');
+  assert.ok(evaluateCountCost(lm.cost, full.map((n) => Math.ceil(n / 2))) <= lm.predictedOriginalMs, 'half the channels never predicts more time');
   const again = await buildLatencyModel({ model, deps, shapes, inputShape, provider: 'cpu', cacheDir });
   assert.equal(again.fromCache, true);
-  assert.deepEqual(again.tables, lm.tables);
+  assert.deepEqual(again.fit, lm.fit);
 });

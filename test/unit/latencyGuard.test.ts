@@ -1,16 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { layerMs } from '../../src/core/latency/overhead';
 import { pickRoundTo, roundedCount, roundToBySpeed, roundToCandidates, uniformKeep } from '../../src/core/latency/kernelCounts';
 import { chooseShipped, guardAlternatives, MAX_ALTERNATIVES } from '../../src/core/latency/speedGuard';
 import { budgetAfterRefinement, budgetOutcome, costBudgetOf, describeBudget, selectionBudget } from '../../src/core/pipeline/costBudget';
 import type { DependencyAnalysis } from '../../src/core/analysis/types';
-
-test('the session overhead is subtracted from a probe, never below zero', () => {
-  assert.equal(layerMs(0.9, 0.25), 0.65);
-  assert.equal(layerMs(0.2, 0.25), 0, 'two noisy medians that cross give zero, not a negative layer');
-  assert.throws(() => layerMs(-1, 0.1), /non-negative/);
-});
 
 test('round-to: counts rounded to the nearest multiple within the group, the fastest chosen unless a finer one is within noise', () => {
   assert.equal(roundedCount(64, 41, 8), 40);

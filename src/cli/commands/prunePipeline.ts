@@ -20,8 +20,9 @@ export const PIPELINE_USAGE = `usage: qubo-prune prune <model.onnx> --data DIR [
   --compare         also run random, l1, taylor, l1-qubo and hybrid at the same sparsity
   --method M        hybrid | taylor | l1-qubo | l1 | random
   --sparsity S      fraction of prunable channels to remove, 0 ≤ S < 1
-  --budget K=V      cost budget instead of the sparsity: macs=R or params=R (R = fraction of the
-                    original's, in (0, 1]); none = the preset's sparsity (preset key budget)
+  --budget K=V      cost budget instead of the sparsity: macs=R, params=R or latencyRatio=R
+                    (R = fraction of the original's, in (0, 1]) or latencyMs=T (milliseconds at
+                    batch 1 on the run's provider); none = the preset's sparsity (preset key budget)
   --noise SPEC      synthetic noise for a folder of clean images: gaussian:σ (σ in 0–255) or
                     poisson-gaussian:a,b (preset key noise)
   --refine SCOPE    off | layers | network

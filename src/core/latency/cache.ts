@@ -1,4 +1,4 @@
-// Latency tables cost seconds to measure and depend only on the model, the provider and the input
+// Latency fits cost seconds to measure and depend only on the model, the provider and the input
 // size, so they are kept on disk under a key of exactly those. The CLI keeps them in
 // $XDG_CACHE_HOME/qubo-prune/latency (else ~/.cache/qubo-prune/latency), the extension in its
 // globalStorage; the caller passes the folder. Writes are atomic, so a killed run leaves either
@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomicWrite';
 
-/** Bumped when what a cached table means changes, so old files are re-measured. */
-export const LATENCY_CACHE_VERSION = 3;
+/** Bumped when what a cached entry means changes, so old files are re-measured (4: whole-model fits replaced per-layer tables). */
+export const LATENCY_CACHE_VERSION = 4;
 
 export interface LatencyCacheKey {
   /** sha256 of the model bytes (hex). */

@@ -24,7 +24,7 @@ export interface MeasureOptions {
    * inference holds); batch 8 is skipped when 8× this exceeds the memory budget.
    */
   activationBytes?: number;
-  /** false: batch 1 only (comparison rows and latency tables report batch 1; batch 8 would double the time). */
+  /** false: batch 1 only (comparison rows and the latency model's calibration report batch 1; batch 8 would double the time). */
   largeBatch?: boolean;
   /** Timed runs; TIMED_RUNS unless given (fewer only where a caller needs speed over stability, e.g. tests). */
   runs?: number;

@@ -6,10 +6,10 @@ import { openSession, ort, type ProviderName } from '../runtime/session';
 import { ClassifyMetrics, DenoiseMetrics, SegmentationMetrics, argmaxClasses } from '../metrics';
 import type { DataSplit } from '../data';
 import { memoryBudgetBytes } from '../util/memory';
-import { throwIfCancelled } from './cancel';
+import { PipelineError, throwIfCancelled } from './cancel';
 import { runTiled, type TileSpec } from './tiledRun';
 import type { ModelTask } from './modelTask';
-import { PipelineError } from './cancel';
+import type { QualityMetrics } from './events';
 
 /** Whole-image batches hold at most this many images of one size. */
 const EVAL_BATCH = 4;
@@ -44,14 +44,7 @@ export function planWholeImageEvaluation(sizes: readonly [number, number][], byt
   return { tile: { size, overlap: TILE.overlap }, test: `tiles ${size} with overlap ${TILE.overlap} of whole images ${sizeText}` };
 }
 
-export interface ModelMetrics {
-  psnr?: number;
-  ssim?: number;
-  accuracy?: number;
-  crossEntropy?: number;
-  pixelAgreement?: number;
-  meanIoU?: number;
-}
+export type ModelMetrics = QualityMetrics;
 
 /** The unpruned model's class map of every test sample: the reference segmentation is scored against. */
 export interface SegmentationReference {

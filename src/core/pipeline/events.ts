@@ -16,7 +16,8 @@ export interface GroupCapacity {
   total: number;
 }
 
-export interface MetricSet {
+/** Quality of a model on the test split; which fields exist depends on the task. */
+export interface QualityMetrics {
   psnr?: number;
   ssim?: number;
   accuracy?: number;
@@ -25,6 +26,9 @@ export interface MetricSet {
   pixelAgreement?: number;
   /** Segmentation: mean IoU against the unpruned model's class map. */
   meanIoU?: number;
+}
+
+export interface MetricSet extends QualityMetrics {
   params: number;
   macs: number;
   /** Median latency in ms for one input (batch 1) at `latency.inputShape` (the analysed shape in older reports). */

@@ -29,7 +29,7 @@ import { acquireOutputLock, type OutputLock } from '../util/outputLock';
 import { externalDataFilesOf } from '../onnx';
 import { recoverSettingsOf, runRecoverStage, type RecoveryInfo } from '../recover';
 import { runVerdict, smallerSparsity } from './verdict';
-import { buildLatencyModel, predictLatencyMs, type LatencyModel } from '../latency/latencyModel';
+import { buildLatencyModel, describeLatencyModel, predictLatencyMs, type LatencyModel } from '../latency/latencyModel';
 import { pickRoundTo, roundToBySpeed, roundToCandidates, uniformKeep, type RoundToTiming } from '../latency/kernelCounts';
 import { chooseShipped, guardAlternatives, type GuardAttempt } from '../latency/speedGuard';
 import type { SpeedGuardInfo } from './events';
@@ -121,7 +121,7 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
   // Latency budgets get their cost once the latency model is built (below, after the latency plan).
   let latencyModel: LatencyModel | undefined;
   let budgetSelect = budgetSpec && !isLatencyBudget(budgetSpec) ? selectionBudget(budgetSpec, costModel(model, deps, a.shapes)) : undefined;
-  const withLatency = (c: { macs: number; params: number }, k?: Uint8Array) => (latencyModel ? { ...c, latencyMs: k ? predictLatencyMs(latencyModel, deps, k) : latencyModel.originalMs } : c);
+  const withLatency = (c: { macs: number; params: number }, k?: Uint8Array) => (latencyModel ? { ...c, latencyMs: k ? predictLatencyMs(latencyModel, deps, k) : latencyModel.predictedOriginalMs } : c);
   // The round-to the search uses: the settings', or the measured kernel-friendly one (kernel-aware runs).
   let runRoundTo = s.roundTo;
   let runSparsity = s.sparsity;
@@ -166,9 +166,9 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     return out;
   };
   if (budgetSpec && isLatencyBudget(budgetSpec)) {
-    // Tables measured at the latency size (whole images / 224), cached per model + provider + size.
-    latencyModel = await buildLatencyModel({ model, deps, shapes: await inferShapes(model, lat.inputShape), inputShape: lat.inputShape, provider, ...(req.latencyCacheDir ? { cacheDir: req.latencyCacheDir } : {}), ...(opts.latency?.runs ? { runs: opts.latency.runs } : {}), ...(signal ? { signal } : {}) });
-    log(`latency model at ${lat.inputShape.slice(2).join('×')} on ${provider}${latencyModel.fromCache ? ' (cached)' : ''}: original ${latencyModel.originalMs.toFixed(2)} ms, ${latencyModel.tables.length} conv tables (largest fit error ${(100 * latencyModel.maxFitError).toFixed(0)}%), rest ${latencyModel.restMs.toFixed(2)} ms`);
+    // Whole-model timings at the latency size (whole images / 224), fitted and cached per model + provider + size.
+    latencyModel = await buildLatencyModel({ model, deps, shapes: await inferShapes(model, lat.inputShape), inputShape: lat.inputShape, provider, ...(opts.latency?.measure ? { measure: (models: Uint8Array[]) => timeModels(models, false) } : {}), ...(opts.latency?.runs ? { runs: opts.latency.runs } : {}), ...(req.latencyCacheDir ? { cacheDir: req.latencyCacheDir } : {}), ...(signal ? { signal } : {}) });
+    log(`latency model at ${lat.inputShape.slice(2).join('×')} on ${provider}${latencyModel.fromCache ? ' (cached)' : ''}: ${describeLatencyModel(latencyModel)}`);
     budgetSelect = selectionBudget(budgetSpec, costModel(model, deps, a.shapes), latencyModel.cost);
   }
   // Kernel-aware counts: the default preset with roundTo at its default measures which multiple the provider's kernels like.
@@ -341,16 +341,17 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
         if (st.splits > 0) log(`refinement: ${st.suffix} of ${st.evaluated} candidates ran only the part of the model after their block (${st.splits} blocks split, ${st.unsplit} whole)`);
         log(`refinement: ${s.refine.data === 'calib+val' ? 'calibration + validation' : 'validation'} ${task === 'denoise' ? 'PSNR' : 'score'} ${r.startValue.toFixed(3)} → ${r.bestValue.toFixed(3)} in ${r.evaluations} evaluations`);
         const accepted = refinementAccepted(r, s.refine.minGain);
-        if (accepted) keep = r.mask;
-        if (accepted && budgetSpec) {
-          const check = budgetAfterRefinement(budgetSpec, a.layers.totals, predictCost(model, deps, a.shapes, selection.keep), predictCost(model, deps, a.shapes, r.mask));
-          if (!check.useRefined) {
-            keep = selection.keep;
-            budgetReverted = true;
-            log(check.message!, 'warn');
+        if (accepted) {
+          keep = r.mask;
+          if (budgetSpec) {
+            const check = budgetAfterRefinement(budgetSpec, a.layers.totals, predictCost(model, deps, a.shapes, selection.keep), predictCost(model, deps, a.shapes, r.mask));
+            if (!check.useRefined) {
+              keep = selection.keep;
+              budgetReverted = true;
+              log(check.message!, 'warn');
+            }
           }
-        }
-        else log(`refinement gained ${(r.bestValue - r.startValue).toFixed(3)}, below refine.minGain ${s.refine.minGain}: the QUBO mask is kept`);
+        } else log(`refinement gained ${(r.bestValue - r.startValue).toFixed(3)}, below refine.minGain ${s.refine.minGain}: the QUBO mask is kept`);
         emit({ type: 'capacities', groups: capacities(keep) });
         const evaluatorStats = { runItems: evaluator.runItems, runs: st.runs, seconds: st.seconds, splitBlocks: st.splits, wholeBlocks: st.unsplit, suffixEvaluations: st.suffix };
         return { scope: s.refine.scope, startValue: r.startValue, bestValue: r.bestValue, accepted, evaluations: r.evaluations, seconds: r.seconds, blocks: r.blocks, trace: r.trace, evaluator: evaluatorStats };

@@ -95,23 +95,14 @@ export interface RunReport {
   seconds: number;
 }
 
-/** The `recover` stage in the report: validation metric before/after and the training curve. */
-export interface RecoveryReport {
-  metric: 'psnr' | 'accuracy';
-  /** Validation metric of the exported model and of the written one (the best checkpoint). */
-  validationBefore: number;
-  validationAfter: number;
-  improved: boolean;
-  steps: number;
-  bestStep: number;
-  stoppedBy: 'steps' | 'time' | 'patience' | 'diverged';
-  seconds: number;
-  stepsPerSecond: number;
-  /** BatchNormalization statistics re-estimated before training (null: no BN, or off). */
-  recalibration: { layers: number; validation: number; adopted: boolean } | null;
-  /** Training loss per step and validation metric where measured, at most RECOVERY_CURVE_POINTS points. */
-  curve: { step: number; loss: number; validation?: number }[];
-}
+/**
+ * The `recover` stage in the report: the stage's own summary, with the BN re-estimation always
+ * present (null: no BN) and the training curve thinned to at most RECOVERY_CURVE_POINTS points.
+ */
+export type RecoveryReport = Omit<RecoveryInfo, 'trace' | 'recalibration'> & {
+  recalibration: NonNullable<RecoveryInfo['recalibration']> | null;
+  curve: RecoveryInfo['trace'];
+};
 
 export const RECOVERY_CURVE_POINTS = 200;
 

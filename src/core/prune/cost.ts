@@ -11,7 +11,7 @@
 //   input pixels × weight elements; Gemm = weight elements; MatMul with a constant weight =
 //   rows × weight elements.
 import type { NodeProto } from 'onnx-buf';
-import { DataType, elementCount, type OnnxModel } from '../onnx';
+import { attrInt, DataType, elementCount, type OnnxModel } from '../onnx';
 import type { DependencyAnalysis, ShapeMap } from '../analysis/types';
 import { FLOAT_TYPES, isParameterUse } from '../analysis/layers';
 import { PruneError } from './errors';
@@ -257,14 +257,8 @@ export function evaluateCountCost(c: CountCost, counts: ArrayLike<number>): numb
   return v;
 }
 
-/**
- * MACs and params of exportPruned(model, deps, keep) as functions of the groups' kept counts,
- * derived by running the same counting as predictCost on sizes that are polynomials: an axis
- * sliced by group g has size fixed + (entries of g)/|g|·c_g, so a conv weight sliced on its output
- * axis by g and its input axis by h contributes k·k·H·W·c_g·c_h (divided by the conv's groups
- * through the weight's own shape), a bias or norm parameter a linear term.
- */
-export function costModel(model: OnnxModel, deps: DependencyAnalysis, shapes: ShapeMap): GroupCostModel {
+/** The model's view with every sliced axis sized as a polynomial in the groups' kept counts (shared by costModel and layerCountCosts). */
+function polynomialView(model: OnnxModel, deps: DependencyAnalysis): { view: CostView<CountPolynomial>; alg: SizeAlgebra<CountPolynomial>; partial: Set<number> } {
   const G = deps.groups.length;
   const groupOf = new Int32Array(deps.variables.length).fill(-1);
   deps.groups.forEach((g, gi) => {
@@ -310,6 +304,18 @@ export function costModel(model: OnnxModel, deps: DependencyAnalysis, shapes: Sh
     }
     return sizes;
   });
+  return { view, alg, partial };
+}
+
+/**
+ * MACs and params of exportPruned(model, deps, keep) as functions of the groups' kept counts,
+ * derived by running the same counting as predictCost on sizes that are polynomials: an axis
+ * sliced by group g has size fixed + (entries of g)/|g|·c_g, so a conv weight sliced on its output
+ * axis by g and its input axis by h contributes k·k·H·W·c_g·c_h (divided by the conv's groups
+ * through the weight's own shape), a bias or norm parameter a linear term.
+ */
+export function costModel(model: OnnxModel, deps: DependencyAnalysis, shapes: ShapeMap): GroupCostModel {
+  const { view, alg, partial } = polynomialView(model, deps);
   const cost = costOfView(view, shapes, alg);
   return {
     groupIds: deps.groups.map((g) => g.id),
@@ -317,4 +323,55 @@ export function costModel(model: OnnxModel, deps: DependencyAnalysis, shapes: Sh
     params: cost.params.toCountCost(),
     partialGroups: [...partial].sort((a, b) => a - b).map((g) => deps.groups[g]!.id),
   };
+}
+
+/** One weight op's MACs and the element counts of its input and output activations (batch 1), in the groups' kept counts. */
+export interface LayerCountCost {
+  node: string;
+  op: string;
+  macs: CountCost;
+  inElems: CountCost;
+  outElems: CountCost;
+}
+
+/**
+ * Per weight op (Conv, ConvTranspose, Gemm, MatMul with a constant weight), its MACs and activation
+ * sizes after pruning, from the same sliced-weight view as costModel. Channel counts come from the
+ * weight's axes; a grouped conv's other channel count is its sliced one times the original ratio
+ * (exact for depthwise convs, whose group count the export shrinks with the channels).
+ */
+export function layerCountCosts(model: OnnxModel, deps: DependencyAnalysis, shapes: ShapeMap): LayerCountCost[] {
+  const { view, alg } = polynomialView(model, deps);
+  const macsByNode = new Map(costOfView(view, shapes, alg).layers.map((l) => [l.node, l.macs]));
+  const out: LayerCountCost[] = [];
+  for (const { node, inputs } of view.nodes) {
+    const op = node.opType;
+    const macs = macsByNode.get(node.name);
+    const w = view.constDims.get(inputs[1] ?? '');
+    if (!macs || !w) continue;
+    const [s0, s1] = [w.sizes[0] ?? alg.of(1), w.sizes[1] ?? alg.of(1)];
+    const [d0, d1] = [w.dims[0] ?? 1, w.dims[1] ?? 1];
+    let inCh: CountPolynomial;
+    let outCh: CountPolynomial;
+    let inPix = 1;
+    let outPix = 1;
+    if (op === 'Conv' || op === 'ConvTranspose') {
+      const group = attrInt(node, 'group', 1);
+      inPix = spatialOf(shapes, inputs[0]!, node);
+      outPix = spatialOf(shapes, node.output[0]!, node);
+      // Conv weights are [out, in/group, ...], ConvTranspose weights [in, out/group, ...].
+      const perGroup = group === 1 ? s1 : s0.mul(alg.of((d1 * group) / d0));
+      [inCh, outCh] = op === 'Conv' ? [perGroup, s0] : [s0, perGroup];
+    } else if (op === 'Gemm') {
+      // Batch 1: one row; transB stores the weight as [N, K].
+      [inCh, outCh] = attrInt(node, 'transB', 0) ? [s1, s0] : [s0, s1];
+    } else {
+      const a = shapes.get(inputs[0]!);
+      if (!a) throw new PruneError('missing-shapes', `no shape for '${inputs[0]}' (node '${node.name}')`);
+      inPix = outPix = elementCount(a.slice(1, -1));
+      [inCh, outCh] = [s0, s1];
+    }
+    out.push({ node: node.name, op, macs: macs.toCountCost(), inElems: inCh.mul(alg.of(inPix)).toCountCost(), outElems: outCh.mul(alg.of(outPix)).toCountCost() });
+  }
+  return out;
 }
