@@ -45,6 +45,16 @@ async function modelDeclaring(dims: (number | string)[]): Promise<string> {
   return file;
 }
 
+
+/** Two convolutions from 3-channel images to `outChannels` channels at full resolution. */
+async function imageModel(dir: string, name: string, outChannels: number): Promise<string> {
+  const file = path.join(dir, name);
+  const b = new GraphBuilder(21);
+  b.conv('head', b.relu('relu1', b.conv('conv1', 'input', 3, 8)), 8, outChannels);
+  await b.build('head').save(file);
+  return file;
+}
+
 describe('huge or invalid shapes (exit 1, clear message)', () => {
   after(removeTempDirs);
   const out = () => path.join(tempDir('qp-inputs-out-'), 'p.onnx');
@@ -100,10 +110,7 @@ describe('flags and advice', () => {
 
   test('a model whose output fits no task (3-channel images in, 1 channel out) is refused before calibration', async () => {
     const dir = tempDir('qp-inputs-task-');
-    const model = path.join(dir, 'onechannel.onnx');
-    const b = new GraphBuilder(21);
-    b.conv('head', b.relu('relu1', b.conv('conv1', 'input', 3, 8)), 8, 1);
-    await b.build('head').save(model);
+    const model = await imageModel(dir, 'onechannel.onnx', 1);
     const r = await cli(['prune', model, '--data', DATA, '--config', tinyConfig(), '--out', path.join(dir, 'p.onnx')]);
     assertBadInput(r, /maps 3-channel images to outputs \[N, 1, 32, 32\]; pruning with data supports classifiers .*segmentation maps/);
     assert.doesNotMatch(r.stderr, /Calibrate/, showRun(r));
@@ -111,10 +118,7 @@ describe('flags and advice', () => {
 
   test('a segmentation-like model (3-channel images in, 5 channels out) runs as segmentation, scored against its own prediction', async () => {
     const dir = tempDir('qp-inputs-seg-');
-    const model = path.join(dir, 'seg.onnx');
-    const b = new GraphBuilder(21);
-    b.conv('head', b.relu('relu1', b.conv('conv1', 'input', 3, 8)), 8, 5);
-    await b.build('head').save(model);
+    const model = await imageModel(dir, 'seg.onnx', 5);
     const r = await cli(['prune', model, '--data', DATA, '--config', tinyConfig(), '--out', path.join(dir, 'p.onnx')]);
     assert.equal(r.code, 0, showRun(r));
     assert.match(r.stderr + r.stdout, /segmentation/, showRun(r));

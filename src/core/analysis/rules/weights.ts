@@ -8,67 +8,42 @@ import type { AnalysisContext, RuleTable } from './types';
 /** Ops with weights whose output channels are independent sources and whose input channels are consumed. */
 export const WEIGHT_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 
-function conv(ctx: AnalysisContext, node: NodeProto): void {
+/**
+ * Conv and ConvTranspose differ only in their weight layout: Conv's is [C_out, C_in/group, k...],
+ * ConvTranspose's [C_in, C_out/group, k...], so the output channels live on weight axis 0 or 1.
+ */
+function convLike(ctx: AnalysisContext, node: NodeProto, transposed: boolean): void {
   const g = ctx.g;
+  const op = node.opType;
   const [X, Wn, Bn] = node.input;
   const Y = node.output[0]!;
   const W = g.konst(Wn);
-  if (!X || !W || W.dims.length < 3) return ctx.lockNode(node, 'unresolved', `Conv '${node.name}' has weights computed at run time`);
+  if (!X || !W || W.dims.length < 3) return ctx.lockNode(node, 'unresolved', `${op} '${node.name}' has weights computed at run time`);
   const group = attrInt(node, 'group', 1);
   const rank = W.dims.length;
-  const cout = W.dims[0]!;
-  const cin = W.dims[1]! * group;
+  const outAxis = transposed ? 1 : 0;
+  const inAxis = 1 - outAxis;
+  const cout = W.dims[outAxis]! * (transposed ? group : 1);
+  const cin = W.dims[inAxis]! * (transposed ? 1 : group);
   const x = ctx.need(X, cin, rank);
-  if (!x) return ctx.lockNode(node, 'unresolved', `Conv '${node.name}' reads a constant input`);
+  if (!x) return ctx.lockNode(node, 'unresolved', `${op} '${node.name}' reads a constant input`);
   if (group === 1) {
     const y = g.alloc(Y, cout, rank, 'source', node.name);
     g.markSource(y, ctx.index(node));
-    ctx.param(node, Wn, 0, Y, 'Conv.weight.out');
-    ctx.param(node, Bn, 0, Y, 'Conv.bias');
-    ctx.param(node, Wn, 1, X, 'Conv.weight.in');
+    ctx.param(node, Wn, outAxis, Y, `${op}.weight.out`);
+    ctx.param(node, Bn, 0, Y, `${op}.bias`);
+    ctx.param(node, Wn, inAxis, X, `${op}.weight.in`);
     ctx.gate(X, node, 0);
-  } else if (x.count === cin && cout % group === 0) {
-    // Grouped (depthwise when W[1] = 1): output group k reads input group k only, so the
-    // pruning unit is a whole group, its input and output channels together; the kept groups
-    // stay equal in size and `group` becomes their count on export.
-    wholeGroups(ctx, x, g.alloc(Y, cout, rank, 'derived', node.name), group, W.dims[1]!, cout / group);
-    ctx.param(node, Wn, 0, Y, W.dims[1] === 1 ? 'Conv.weight.depthwise' : 'Conv.weight.grouped');
-    ctx.param(node, Bn, 0, Y, 'Conv.bias');
+  } else if (x.count === cin && cin % group === 0 && cout % group === 0) {
+    // Grouped (depthwise when each group reads one channel): output group k reads input group k
+    // only, so the pruning unit is a whole group, its input and output channels together; the
+    // kept groups stay equal in size and `group` becomes their count on export. Weight axis 0
+    // holds whole groups in both layouts, following the output (Conv) or the input (ConvTranspose).
+    wholeGroups(ctx, x, g.alloc(Y, cout, rank, 'derived', node.name), group, cin / group, cout / group);
+    ctx.param(node, Wn, 0, transposed ? X : Y, cin === group ? `${op}.weight.depthwise` : `${op}.weight.grouped`);
+    ctx.param(node, Bn, 0, Y, `${op}.bias`);
   } else {
-    const detail = `Conv '${node.name}' has group=${group} over ${x.count} channels: removing a channel would leave groups of unequal size, which ONNX Conv cannot express`;
-    g.nodeLocks.set(node.name, { reason: 'grouped-conv', detail });
-    g.lockTensor(X, 'grouped-conv', detail);
-    const y = g.alloc(Y, cout, rank, 'locked', node.name);
-    g.lockRange(y, 0, cout, 'grouped-conv', detail);
-  }
-}
-
-function convTranspose(ctx: AnalysisContext, node: NodeProto): void {
-  const g = ctx.g;
-  const [X, Wn, Bn] = node.input;
-  const Y = node.output[0]!;
-  const W = g.konst(Wn);
-  if (!X || !W || W.dims.length < 3) return ctx.lockNode(node, 'unresolved', `ConvTranspose '${node.name}' has weights computed at run time`);
-  // Weight layout [C_in, C_out/group, k...]: output channels live on axis 1.
-  const group = attrInt(node, 'group', 1);
-  const rank = W.dims.length;
-  const cin = W.dims[0]!;
-  const cout = W.dims[1]! * group;
-  const x = ctx.need(X, cin, rank);
-  if (!x) return ctx.lockNode(node, 'unresolved', `ConvTranspose '${node.name}' reads a constant input`);
-  if (group === 1) {
-    const y = g.alloc(Y, cout, rank, 'source', node.name);
-    g.markSource(y, ctx.index(node));
-    ctx.param(node, Wn, 1, Y, 'ConvTranspose.weight.out');
-    ctx.param(node, Bn, 0, Y, 'ConvTranspose.bias');
-    ctx.param(node, Wn, 0, X, 'ConvTranspose.weight.in');
-    ctx.gate(X, node, 0);
-  } else if (x.count === cin && cin % group === 0) {
-    wholeGroups(ctx, x, g.alloc(Y, cout, rank, 'derived', node.name), group, cin / group, W.dims[1]!);
-    ctx.param(node, Wn, 0, X, cin === group ? 'ConvTranspose.weight.depthwise' : 'ConvTranspose.weight.grouped');
-    ctx.param(node, Bn, 0, Y, 'ConvTranspose.bias');
-  } else {
-    const detail = `ConvTranspose '${node.name}' has group=${group} over ${cin} channels: removing a channel would leave groups of unequal size`;
+    const detail = `${op} '${node.name}' has group=${group} over ${x.count} channels: removing a channel would leave groups of unequal size, which ONNX ${op} cannot express`;
     g.nodeLocks.set(node.name, { reason: 'grouped-conv', detail });
     g.lockTensor(X, 'grouped-conv', detail);
     const y = g.alloc(Y, cout, rank, 'locked', node.name);
@@ -143,8 +118,8 @@ function consumeFeatures(ctx: AnalysisContext, node: NodeProto, weight: string, 
 }
 
 export const weightRules: RuleTable = {
-  Conv: conv,
-  ConvTranspose: convTranspose,
+  Conv: (ctx, node) => convLike(ctx, node, false),
+  ConvTranspose: (ctx, node) => convLike(ctx, node, true),
   Gemm: gemm,
   MatMul: matmul,
 };
