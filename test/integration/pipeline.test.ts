@@ -71,7 +71,7 @@ test('the whole pipeline writes a model and reports whose numbers can be recompu
   // method reports its search time rather than the 0.0 s of a reused selection.
   for (const c of summary.comparison!) assert.ok(c.ssim !== undefined && c.latencyMs !== undefined, JSON.stringify(c));
   assert.equal(summary.comparison!.find((c) => c.method === 'hybrid')!.seconds, summary.stageSeconds.search);
-  assert.equal(summary.comparison!.find((c) => c.method === 'hybrid+tt')!.psnr, summary.after.psnr);
+  assert.equal(summary.comparison!.find((c) => c.method === 'hybrid+tt+recover')!.psnr, summary.after.psnr);
   assert.deepEqual(report.evaluation, { split: 'test', images: 12, samples: 12, patch: null, inputShape: [1, 3, 32, 32], test: 'whole images 128×128', calibration: 'crops 32×32' });
 });
 

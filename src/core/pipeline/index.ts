@@ -501,8 +501,11 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
           // Costs predicted from the analysis (equal to counting the exported model; tested).
           comparison.push({ method, ...(await measureKeep(sel.keep)), seconds });
         }
-        if (refineInfo) {
-          comparison.push({ method: `${s.method}+tt`, ...taskMetrics(after), params: after.params, macs: after.macs, latencyMs: latAfter, seconds: (stageSeconds.search ?? 0) + refineInfo.seconds });
+        // The run's own result, when refinement or recovery made it differ from the method's row;
+        // the label names both, since recovery changes the weights, not the channels.
+        if (refineInfo || recovery) {
+          const label = `${s.method}${refineInfo ? '+tt' : ''}${recovery ? '+recover' : ''}`;
+          comparison.push({ method: label, ...taskMetrics(after), params: after.params, macs: after.macs, latencyMs: latAfter, seconds: (stageSeconds.search ?? 0) + (refineInfo?.seconds ?? 0) });
         }
       }
       return { before, after, beforeRefine, comparison, prunedLayers };
