@@ -12,6 +12,7 @@ import type { ModelTask } from './modelTask';
 import { exportPruned } from '../prune/physicalExport';
 import { costModel, predictCost } from '../prune/cost';
 import { budgetAfterRefinement, budgetOutcome, costBudgetOf, describeBudget, isLatencyBudget, selectionBudget } from './costBudget';
+import type { CostBudget } from '../qubo/budget';
 import { refineMask } from '../refine/refine';
 import { prepareImportance } from './prepare';
 import { refinementAccepted, refinementBatch, refinementEvaluator } from './refineObjective';
@@ -125,11 +126,13 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
   // The round-to the search uses: the settings', or the measured kernel-friendly one (kernel-aware runs).
   let runRoundTo = s.roundTo;
   let runSparsity = s.sparsity;
-  const budgetMet = (keep: Uint8Array) => !budgetSpec || budgetOutcome(budgetSpec, withLatency(a.layers.totals), withLatency(predictCost(model, deps, a.shapes, keep), keep), false).met;
+  const outcomeOf = (spec: CostBudget, keep: Uint8Array, refinementReverted: boolean) =>
+    budgetOutcome(spec, withLatency(a.layers.totals), withLatency(predictCost(model, deps, a.shapes, keep), keep), refinementReverted);
+  const budgetMet = (keep: Uint8Array) => !budgetSpec || outcomeOf(budgetSpec, keep, false).met;
   const isBudgetUnachievable = (err: unknown) => (err as { code?: unknown } | null)?.code === 'budget-unachievable';
   const budgetOf = (keep: Uint8Array, refinementReverted = false) => {
     if (!budgetSpec) return {};
-    const o = budgetOutcome(budgetSpec, withLatency(a.layers.totals), withLatency(predictCost(model, deps, a.shapes, keep), keep), refinementReverted);
+    const o = outcomeOf(budgetSpec, keep, refinementReverted);
     log(describeBudget(o), o.met ? 'info' : 'warn');
     return { budget: o };
   };
@@ -223,8 +226,9 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
     const result = await stage('evaluate', async () => {
       const total = BASELINES.length + 1;
       emit({ type: 'stage-progress', stage: 'evaluate', fraction: 0, message: `original (1/${total})` });
-      const beforeM = await evaluate(model.toBytes());
-      const beforeLatency = await timeModel(model.toBytes());
+      const original = model.toBytes();
+      const beforeM = await evaluate(original);
+      const beforeLatency = await timeModel(original);
       const before: MetricSet = { ...beforeM, params: a.layers.totals.params, macs: a.layers.totals.macs, latencyMs: beforeLatency.batch1.medianMs, latency: beforeLatency };
       const rows: ComparisonRow[] = [];
       for (const [k, p] of picked.entries()) {
@@ -465,9 +469,11 @@ async function runLocked(req: PruneRequest, opts: PipelineOptions, held: { lock?
       const prunedShapes = await inferShapes(pruned.model, a.inputShape);
       const prunedLayers = analyzeLayers(pruned.model, prunedShapes);
       const frac = (f: number, k: number) => emit({ type: 'stage-progress', stage: 'evaluate', fraction: (k + f) / 3 });
-      const beforeM = await evaluate(model.toBytes(), (f) => frac(f, 0));
+      // Serialised once for its evaluation and its timing; the timing holds it beside the pruned model anyway.
+      const original = model.toBytes();
+      const beforeM = await evaluate(original, (f) => frac(f, 0));
       const afterM = await evaluate(written.bytes, (f) => frac(f, 1));
-      const [timedBefore, timedAfter] = (await timeModels([model.toBytes(), written.bytes])) as [LatencyMeasurement, LatencyMeasurement];
+      const [timedBefore, timedAfter] = (await timeModels([original, written.bytes])) as [LatencyMeasurement, LatencyMeasurement];
       const latBefore = timedBefore.batch1.medianMs;
       const latAfter = timedAfter.batch1.medianMs;
       const b8 = timedBefore.batch8 && timedAfter.batch8 ? `, ${speedWording(timedBefore.batch8.medianMs, timedAfter.batch8.medianMs)} at batch 8` : '';

@@ -3,6 +3,7 @@
 // band lower ≤ cost ≤ limit (docs/SOLVER.md §9).
 import { Rng } from '../util/rng';
 import { BudgetState, budgetCost, budgetProblem, costEps, validateBudget, type QuboBudget } from './budget';
+import { localFields } from './energy';
 import { QuboError } from './errors';
 import { instanceLevels, type CapacityLevels } from './levels';
 import { CapacityTabuSearch } from './search';
@@ -50,19 +51,8 @@ function neighbourLevels(levels: CapacityLevels, g: number, c: number): [number,
 export function budgetStart(inst: QuboInstance, b: QuboBudget, levels: CapacityLevels = instanceLevels(inst), noise?: { rng: Rng; sigma: number }): Uint8Array {
   const G = inst.groupCount;
   const x = new Uint8Array(inst.n).fill(1);
-  const f = new Float64Array(inst.n);
+  const f = localFields(inst, x, new Float64Array(inst.n));
   const cnt = Int32Array.from(inst.groupSize);
-  const fieldsOf = (g: number) => {
-    const s = inst.groupStart[g]!;
-    const C = inst.groupSize[g]!;
-    const Q = inst.Q[g]!;
-    for (let a = 0; a < C; a++) {
-      let q = 0;
-      for (let c = 0; c < C; c++) if (x[s + c]) q += Q[a * C + c]!;
-      f[s + a] = inst.h[s + a]! - q;
-    }
-  };
-  for (let g = 0; g < G; g++) fieldsOf(g);
   // Greedy d-channel change of group g: energy delta, applying it when asked.
   const change = (g: number, d: number, apply: boolean): number => {
     const s = inst.groupStart[g]!;

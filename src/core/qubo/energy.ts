@@ -20,6 +20,24 @@ export function quboEnergy(inst: QuboInstance, mask: Uint8Array): number {
   return e;
 }
 
+/**
+ * Local fields f_i = h_i − Σ_{j same group} Q_ij x_j (the energy a kept channel saves), written into
+ * `out`; every search starts from them and then updates them per move.
+ */
+export function localFields(inst: QuboInstance, x: Uint8Array, out: Float64Array): Float64Array {
+  for (let g = 0; g < inst.groupCount; g++) {
+    const s = inst.groupStart[g]!;
+    const C = inst.groupSize[g]!;
+    const Q = inst.Q[g]!;
+    for (let a = 0; a < C; a++) {
+      let q = 0;
+      for (let b = 0; b < C; b++) if (x[s + b]) q += Q[a * C + b]!;
+      out[s + a] = inst.h[s + a]! - q;
+    }
+  }
+  return out;
+}
+
 export function groupCounts(inst: QuboInstance, mask: Uint8Array): Int32Array {
   const out = new Int32Array(inst.groupCount);
   for (let i = 0; i < inst.n; i++) if (mask[i]) out[inst.groupOf[i]!]!++;

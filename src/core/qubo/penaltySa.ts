@@ -1,5 +1,5 @@
 import { Rng } from '../util/rng';
-import { quboEnergy } from './energy';
+import { localFields, quboEnergy } from './energy';
 import type { QuboInstance } from './types';
 
 export interface PenaltySaOptions {
@@ -86,18 +86,9 @@ export function solvePenaltySa(inst: QuboInstance, options: PenaltySaOptions = {
       }
     }
   }
-  const f = new Float64Array(n);
+  const f = localFields(inst, x, new Float64Array(n));
   let count = 0;
-  for (let g = 0; g < inst.groupCount; g++) {
-    const s = groupStart[g]!;
-    const C = groupSize[g]!;
-    for (let a = 0; a < C; a++) {
-      let q = 0;
-      for (let b = 0; b < C; b++) if (x[s + b]) q += Q[g]![a * C + b]!;
-      f[s + a] = h[s + a]! - q;
-      count += x[s + a]!;
-    }
-  }
+  for (let i = 0; i < n; i++) count += x[i]!;
   let E = quboEnergy(inst, x) + lambda * (count - K) ** 2;
   let bestE = E;
   const best = x.slice();

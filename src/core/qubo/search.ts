@@ -1,5 +1,5 @@
 import { Rng } from '../util/rng';
-import { assertFeasible, quboEnergy } from './energy';
+import { assertFeasible, groupCounts, localFields, quboEnergy } from './energy';
 import { greedyStart } from './greedy';
 import { countCapacityVectors, instanceLevels, sampleCapacities, type CapacityLevels } from './levels';
 import type { QuboInstance, SearchOptions, SearchProgress, SearchResult, StopReason, TracePoint } from './types';
@@ -220,18 +220,8 @@ export class CapacityTabuSearch {
   protected load(mask: Uint8Array): void {
     const { inst, x, f, cnt } = this;
     x.set(mask);
-    cnt.fill(0);
-    for (let g = 0; g < this.G; g++) {
-      const s = inst.groupStart[g]!;
-      const C = inst.groupSize[g]!;
-      const Q = inst.Q[g]!;
-      for (let a = 0; a < C; a++) {
-        let q = 0;
-        for (let b = 0; b < C; b++) if (x[s + b]) q += Q[a * C + b]!;
-        f[s + a] = inst.h[s + a]! - q;
-        if (x[s + a]) cnt[g]!++;
-      }
-    }
+    localFields(inst, x, f);
+    cnt.set(groupCounts(inst, x));
     this.E = quboEnergy(inst, x);
     this.tabuUntil.fill(0);
     this.groupUpTabu.fill(0);
